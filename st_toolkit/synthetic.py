@@ -237,18 +237,27 @@ def _sample_objects(rng, n, kinds, cam, t, duration, poses, K, W, H, moving_frac
         motions.append(m); picked.append(kind)
     return motions, picked
 
-# %% ../nbs/02_synthetic.ipynb #d24101aa
+# %% ../nbs/02_synthetic.ipynb #787ec043
+_DIRS = {}
+
+def _cam_dirs(K, W, H):
+    "Camera-frame ray directions (H*W,3) with z = 1, cached per intrinsics and size."
+    key = (W, H, *np.round(np.asarray(K, float).ravel(), 9))
+    if key not in _DIRS:
+        if len(_DIRS) > 16: _DIRS.clear()
+        u, v = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
+        _DIRS[key] = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1).reshape(-1, 3)
+    return _DIRS[key]
+
 def _rays(K, W, H, pose):
     "Ray origin (3,) and world directions (H*W,3) scaled so that the ray parameter is camera depth."
-    u, v = np.meshgrid(np.arange(W) + 0.5, np.arange(H) + 0.5)
-    d = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1).reshape(-1, 3)
-    return pose[:3, 3], d @ pose[:3, :3].T
+    return pose[:3, 3], np.einsum('nj,ij->ni', _cam_dirs(K, W, H), pose[:3, :3])   # einsum: BLAS is slow on transposed views
 
 def _hit_box(o, d, c, yaw, size):
     "Ray parameter (M,) and world normals (M,3) for an oriented box; inf where missed."
     cs, sn = math.cos(yaw), math.sin(yaw)
     R = np.array([[cs, sn, 0], [-sn, cs, 0], [0, 0, 1]])          # world -> local
-    p, q = R @ (o - c), d @ R.T
+    p, q = R @ (o - c), np.einsum('nj,ij->ni', d, R)
     half = np.asarray(size) / 2
     with np.errstate(divide='ignore', invalid='ignore'):
         t1, t2 = (-half - p) / q, (half - p) / q
@@ -256,7 +265,7 @@ def _hit_box(o, d, c, yaw, size):
     tnear, axis = tn.max(1), tn.argmax(1)
     hit = (tnear <= tf.min(1)) & (tnear > 1e-3)
     n = np.zeros_like(q); n[np.arange(len(q)), axis] = -np.sign(q[np.arange(len(q)), axis])
-    return np.where(hit, tnear, np.inf), n @ R
+    return np.where(hit, tnear, np.inf), np.einsum('nj,ji->ni', n, R)
 
 # %% ../nbs/02_synthetic.ipynb #27bf43ed
 def _hit_sphere(o, d, c, r):
@@ -306,11 +315,11 @@ def _roi(trk, i, W, H, margin=2):
     yy, xx = np.mgrid[y0:y1, x0:x1]
     return (yy * W + xx).ravel()
 
-# %% ../nbs/02_synthetic.ipynb #2305b19e
+# %% ../nbs/02_synthetic.ipynb #a2c687bf
 def raycast(scene:Scene, # the scene (tracks need `size`; synthetic tracks carry `yaw` in `extra`)
             i:int, # frame index
             roi:bool=True): # only test each object inside its projected box
-    "Depth (H*W,), object index (H*W,; -1 ground, -2 sky), normals (H*W,3) and per-object unoccluded pixel counts."
+    "Depth (H*W,), object index (H*W,; -1 ground, -2 sky), normals (H*W,3), per-object unoccluded pixel counts, rays."
     W, H = scene.width, scene.height
     o, d = _rays(scene.K, W, H, scene.poses[i])
     with np.errstate(divide='ignore'): tg = np.where(d[:, 2] < -1e-9, -o[2] / d[:, 2], np.inf)
@@ -324,15 +333,15 @@ def raycast(scene:Scene, # the scene (tracks need `size`; synthetic tracks carry
         counts[k] = int((np.isfinite(t) & (t < tg[px])).sum())
         near = t < depth[px]
         depth[px[near]], ids[px[near]], normals[px[near]] = t[near], k, n[near]
-    return depth, ids, normals, counts
+    return depth, ids, normals, counts, (o, d)
 
-# %% ../nbs/02_synthetic.ipynb #fd047a35
+# %% ../nbs/02_synthetic.ipynb #9f8962ee
 def mark_occlusion(scene:Scene, threshold:float=0.5):
     "Set each track's `visible`, `occluded` and `extra['visible_frac']` from rendered id masks."
     F, n = len(scene.tracks[0]), len(scene.tracks)
     seen, cover = np.zeros((F, n)), np.zeros((F, n))
     for i in range(F):
-        _, ids, _, counts = raycast(scene, i)
+        _, ids, _, counts, _ = raycast(scene, i)
         seen[i] = np.bincount(ids[ids >= 0], minlength=n)[:n]; cover[i] = counts
     frac = np.divide(seen, cover, out=np.zeros_like(seen), where=cover > 0)
     for k, trk in enumerate(scene.tracks):
@@ -357,13 +366,14 @@ def _sky(d):
     e = np.clip(d[:, 2] / np.linalg.norm(d, axis=1), 0, 1)[:, None]
     return (1 - e) * np.array([185, 205, 230]) + e * np.array([90, 140, 210])
 
-# %% ../nbs/02_synthetic.ipynb #6ef0a594
+# %% ../nbs/02_synthetic.ipynb #e0d30ea4
 def render_frame(scene:Scene, i:int, roi:bool=True):
     "RGB uint8 (H,W,3), depth float32 (H,W) metres along the optical axis (0 = sky), object ids int16 (H,W) (-1 none)."
     W, H = scene.width, scene.height
-    depth, ids, normals, _ = raycast(scene, i, roi)
-    o, d = _rays(scene.K, W, H, scene.poses[i])
-    rgb = _sky(d)
+    depth, ids, normals, _, (o, d) = raycast(scene, i, roi)
+    rgb = np.empty((W * H, 3))
+    sky = ids == -2
+    rgb[sky] = _sky(d[sky])
     g = ids == -1
     gp = o + depth[g, None] * d[g]
     fog = np.clip((depth[g] - 30) / 90, 0, 1)[:, None]

@@ -1,0 +1,173 @@
+"Property tests of the metrics (hypothesis), exactness against rational arithmetic, a per-frame reference for the tube metrics, and pycocoevalcap (skipped when the extra is missing)."
+import math, shutil
+from fractions import Fraction
+import numpy as np
+import pytest
+from hypothesis import given, settings, assume, strategies as st
+from st_toolkit.metrics import (temporal_iou, box_iou, viou, siou, stvg_ious, mra, within, rel_error, clock_error,
+                                MRA_THRESHOLDS, tube_arrays, score_samples, caption_scores, ReportCard, MetricError)
+
+SET = settings(max_examples=100, deadline=None)
+num = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+pos = st.floats(1e-3, 1e4, allow_nan=False, allow_infinity=False)
+
+@st.composite
+def spans(draw):
+    a, b = draw(num), draw(num)
+    return [min(a, b), max(a, b)]
+
+@st.composite
+def boxes(draw, grid=False):
+    x = st.integers(0, 50) if grid else st.floats(0, 100, allow_nan=False)
+    x1, x2, y1, y2 = (draw(x) for _ in range(4))
+    return [min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)]
+
+@st.composite
+def tubes(draw, n_frames=12):
+    frames = draw(st.sets(st.integers(0, n_frames - 1), max_size=n_frames))
+    return {f: draw(boxes(grid=draw(st.booleans()))) for f in sorted(frames)}
+
+# --- temporal and box IoU ---------------------------------------------------------------------------------------
+@SET
+@given(spans(), spans())
+def test_tiou_symmetric_and_bounded(a, b):
+    u, v = temporal_iou(a, b), temporal_iou(b, a)
+    assert u == v and 0.0 <= u <= 1.0
+
+@SET
+@given(spans())
+def test_tiou_self_is_one(a):
+    assert temporal_iou(a, a) == 1.0          # including zero-length spans (no 0/0)
+
+@SET
+@given(spans(), spans())
+def test_tiou_vectorised_matches_scalar(a, b):
+    v = temporal_iou(np.array([a, b, a]), np.array([b, a, a]))
+    assert v.tolist() == [temporal_iou(a, b), temporal_iou(b, a), temporal_iou(a, a)]
+
+@SET
+@given(boxes(), boxes())
+def test_box_iou_symmetric_and_bounded(a, b):
+    u = box_iou(a, b)
+    assert u == box_iou(b, a) and 0.0 <= u <= 1.0
+
+def test_box_iou_hand_values():
+    assert box_iou([0, 0, 2, 2], [1, 1, 3, 3]) == 1 / 7            # 1 / (4 + 4 - 1)
+    assert box_iou([0, 0, 4, 4], [0, 0, 4, 2]) == 0.5
+    assert box_iou([0, 0, 0, 0], [0, 0, 0, 0]) == 0.0              # zero union
+    with pytest.raises(MetricError, match=r"b\[0, 1\]"): box_iou(np.zeros((1, 4)), [[[0, 0, 1, 1], [2, 0, 1, 1]]])
+
+# --- vIoU / sIoU --------------------------------------------------------------------------------------------------
+@SET
+@given(tubes(), tubes())
+def test_viou_le_siou(p, g):
+    v, s = viou(p, g), siou(p, g)
+    assert 0.0 <= v <= s <= 1.0
+
+def _ref_tube(p, g):
+    "A straightforward per-frame implementation (same float operations, frames in order)."
+    def iou(a, b):
+        iw = max(min(a[2], b[2]) - max(a[0], b[0]), 0.0); ih = max(min(a[3], b[3]) - max(a[1], b[1]), 0.0)
+        inter = iw * ih; union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+        return inter / union if union > 0 else 0.0
+    both = sorted(set(p) & set(g)); either = set(p) | set(g)
+    s = 0.0
+    for f in both: s += iou([float(x) for x in p[f]], [float(x) for x in g[f]])
+    return (len(both) / len(either) if either else 0.0, s / len(either) if either else 0.0, s / len(both) if both else 0.0)
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.tuples(tubes(), tubes()), min_size=1, max_size=6))
+def test_stvg_ious_bit_identical_to_per_frame_reference(pairs):
+    arrs = [tube_arrays(p, g, frames=range(12)) for p, g in pairs]
+    r = stvg_ious(np.stack([a[1] for a in arrs]), np.stack([a[2] for a in arrs]))
+    for i, (p, g) in enumerate(pairs):
+        assert (r['tiou'][i], r['viou'][i], r['siou'][i]) == _ref_tube(p, g)
+
+def test_tube_frame_keys_ints_or_time_strings():
+    g = {'0.5': [0, 0, 2, 2], '1.0': [0, 0, 2, 2]}
+    assert viou({0.5: [0, 0, 2, 2], '1': [0, 0, 2, 1]}, g) == 0.75 and siou({'0.50': [0, 0, 2, 2]}, g) == 1.0
+
+# --- quantities ---------------------------------------------------------------------------------------------------
+def _mra_exact(p, g, strict=True):
+    P, G = Fraction(p), Fraction(g)
+    if G == 0: return 1.0 if P == 0 else 0.0
+    r = abs(P - G) / abs(G)
+    return sum((r < 1 - th) if strict else (r <= 1 - th) for th in MRA_THRESHOLDS) / 10
+
+@SET
+@given(pos, st.floats(0, 2, allow_nan=False), st.floats(0, 2, allow_nan=False))
+def test_mra_monotone_in_error(g, e1, e2):
+    lo, hi = sorted((e1, e2))
+    for sign in (1, -1):
+        p_lo, p_hi = g + sign * lo * g, g + sign * hi * g
+        assume(abs(p_lo - g) <= abs(p_hi - g))
+        assert mra(p_hi, g) <= mra(p_lo, g) and mra(p_hi, g, strict=False) <= mra(p_lo, g, strict=False)
+
+@SET
+@given(pos, st.integers(0, 40), st.integers(-3, 3))
+def test_mra_exact_at_and_near_every_threshold(g, k, ulps):
+    p = g * (1 + k / 40)                      # relative errors on and around the k/20 grid, nudged by a few ulps
+    for _ in range(abs(ulps)): p = np.nextafter(p, np.inf if ulps > 0 else -np.inf)
+    assert mra(p, g) == _mra_exact(p, g) and mra(p, g, strict=False) == _mra_exact(p, g, strict=False)
+
+@SET
+@given(st.lists(st.tuples(num, num), min_size=1, max_size=20))
+def test_mra_vectorised_equals_exact(pairs):
+    p, g = np.array(pairs).T
+    assert mra(p, g).tolist() == [_mra_exact(a, b) for a, b in zip(p, g)]
+
+@SET
+@given(pos, st.integers(-30, 30), st.integers(-2, 2))
+def test_within_exact_at_the_edges(g, k, ulps):
+    p = g * (1 + k / 100)
+    for _ in range(abs(ulps)): p = np.nextafter(p, np.inf if ulps > 0 else -np.inf)
+    P, G = Fraction(float(p)), Fraction(float(g))
+    assert within(p, g) == (Fraction(3, 4) * G <= P <= Fraction(5, 4) * G)
+    assert within(p, g, rel=0.2) == (abs(P - G) <= Fraction(1, 5) * G)
+
+def test_rel_error_and_within_hand_values():
+    assert rel_error(7.5, 10) == 0.25 and within(7.5, 10) and not within(7.49, 10) and within(12.5, 10)
+    assert within([0.4, 0.6], 0.0, abs_tol=0.5).tolist() == [True, False]
+
+# --- clocks -------------------------------------------------------------------------------------------------------
+@given(st.integers(1, 12), st.integers(1, 12))
+def test_clock_error_wraps(p, g):
+    e = clock_error(p, g)
+    assert e == clock_error(g, p) and 0 <= e <= 6 and e == min(abs(p - g), 12 - abs(p - g))
+
+# --- report card --------------------------------------------------------------------------------------------------
+def test_report_card_json_round_trip_and_markdown(tmp_path):
+    samples = [dict(id='a', task='tvg', gt=dict(type='span', value=[0, 2])), dict(id='b', task='tvg', gt=dict(type='span', value=[0, 4])),
+               dict(id='c', task='distance', gt=dict(type='quantity', value=4.0, unit='m'))]
+    card = score_samples(samples, {'a': (1, 2), 'c': (5.0, 'm')}, strict=True)
+    assert card['tvg']['unparsed'] == 1 and card['tvg']['R@0.5'] == 0.0 and card['tvg']['mIoU'] == 0.25
+    assert card['distance']['acc'] == 1.0 and card.overall['score'] == 0.625
+    p = tmp_path / 'card.json'; card.to_json(p)
+    back = ReportCard.from_json(p)
+    assert back.to_dict() == card.to_dict() and back.protocol['strict'] is True
+    md = card.markdown()
+    assert '| tvg | 2 | 1 |' in md and 'metric@R: >' in md and "frames: the tubes' own frames" in md
+
+# --- caption metrics (optional extra) -----------------------------------------------------------------------------
+CAPS = ['a red car drives to the left', 'a person walks to the camera', 'two dogs run on the grass']
+REFS = [['the red car drives to the left', 'a red car turns left'], 'the person walks toward the camera', 'dogs run across a field']
+
+def test_caption_scores_match_pycocoevalcap():
+    pytest.importorskip('pycocoevalcap.bleu.bleu')
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.cider.cider import Cider
+    s = caption_scores(CAPS, REFS, metrics=('BLEU', 'ROUGE_L', 'CIDEr'), tokenize=False)
+    gts = {str(i): r if isinstance(r, list) else [r] for i, r in enumerate(REFS)}; res = {str(i): [c] for i, c in enumerate(CAPS)}
+    assert [s[f'BLEU-{i}'] for i in range(1, 5)] == pytest.approx(Bleu(4).compute_score(gts, res)[0], rel=1e-12)
+    assert s['ROUGE-L'] == pytest.approx(Rouge().compute_score(gts, res)[0]) and s['CIDEr'] == pytest.approx(Cider().compute_score(gts, res)[0])
+    assert caption_scores(CAPS, [c for c in CAPS], metrics=('BLEU',), tokenize=False)['BLEU-4'] == pytest.approx(1.0, abs=1e-6)
+
+@pytest.mark.slow   # starts java twice (METEOR loads its paraphrase tables): 15-60 s
+@pytest.mark.skipif(shutil.which('java') is None, reason='METEOR and the PTB tokenizer need java')
+def test_caption_scores_meteor_and_tokenizer():
+    pytest.importorskip('pycocoevalcap.meteor.meteor')
+    s = caption_scores(CAPS, REFS)
+    assert set(s) == {'BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr'}
+    assert 0 < s['METEOR'] < 1 and 0 < s['BLEU-1'] <= 1
+    assert caption_scores(['A red car, drives to the left.'], ['a red car drives to the left'], metrics=('BLEU',))['BLEU-1'] == pytest.approx(1.0, abs=1e-6)
