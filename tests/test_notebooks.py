@@ -3,7 +3,7 @@ import os
 from pathlib import Path
 import pytest
 from nbdev.config import get_config
-from nbdev.test import test_nb
+import nbdev.test as nbt   # a module import: pytest would collect a bare `test_nb` as a test
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = sorted(p for p in (ROOT / 'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('_'))
@@ -13,5 +13,5 @@ def test_notebook(nb):
     "The notebook runs top to bottom and every test cell passes."
     force = os.environ.get('ST_TEST_FLAGS', '').split()   # e.g. ST_TEST_FLAGS="slow gpu" on a GPU machine
     skip = str(get_config(ROOT).tst_flags).split()
-    ok, secs = test_nb(nb, skip_flags=skip, force_flags=force, basepath=ROOT)
+    ok, secs = nbt.test_nb(nb, skip_flags=skip, force_flags=force, basepath=ROOT)
     assert ok, f'{nb.name} failed (traceback above)'
