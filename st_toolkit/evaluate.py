@@ -120,17 +120,19 @@ def compare(before, # a `ReportCard` or `Evaluation`
                      fails_before=ob['unparsed'] + ob['invalid'], fails_after=oa['unparsed'] + oa['invalid']))
     return Comparison(rows, tuple(labels))
 
-# %% ../nbs/12_evaluate.ipynb #08ab2d6a
+# %% ../nbs/12_evaluate.ipynb #563c5821
 def evaluate_files(model_path, # base checkpoint (folder or hub id)
                    data, # dataset file
                    adapter=None, # adapter folder from `finetune`
                    merge:bool=False, # merge the adapter into the base before evaluating
                    out=None, # folder for `report_card.json` and `answers.jsonl`
+                   device_map=None, # where to load the model; default the GPU when there is one
                    **kw): # `evaluate` arguments
     "Load, evaluate and (optionally) save: base model, adapter, or merged adapter."
-    import json
-    if adapter: model, proc = load_adapter(adapter, base=model_path)
-    else: model, proc = load_model(model_path)
+    import json, torch
+    dm = device_map if device_map is not None else ('cuda' if torch.cuda.is_available() else None)
+    if adapter: model, proc = load_adapter(adapter, base=model_path, device_map=dm)
+    else: model, proc = load_model(model_path, device_map=dm)
     if adapter and merge: model = merge_adapter(model)
     ev = evaluate(model, data, proc, **kw)
     if out:

@@ -693,7 +693,7 @@ def _score_box(ss, vals, st, pr, task):
     p, ok = _opt_rows(list(vals), 4, 'pred')
     return m, dict(iou=np.where(ok, _iou_raw(p, np.asarray(g, dtype=np.float64)), np.nan))
 
-# %% ../nbs/09_metrics.ipynb #a78b4b2d
+# %% ../nbs/09_metrics.ipynb #4d833532
 def _aligned(s, ptube, pspan, pr):
     "One tube sample on the protocol's frames in its clip: (times (F,), pred (F, 4), gt (F, 4))."
     gt, clip = s['gt'], s.get('clip') or {}
@@ -720,8 +720,20 @@ def _span_tiou(T, P, G, pspans, gspans):
         if ps is not None and gs is not None: out[i] = _tiou_raw(np.asarray(ps, float), np.asarray(gs, float))
     return out
 
+def _snap(tb, keys):
+    "A predicted tube with each time moved onto the nearest ground-truth frame time within half the frame spacing (answers round times)."
+    keys = np.unique(keys)
+    if not len(tb.f) or not len(keys): return tb
+    tol = np.diff(keys).min() / 2 if len(keys) > 1 else np.inf
+    hi = np.clip(np.searchsorted(keys, tb.f), 0, len(keys) - 1); lo = np.maximum(hi - 1, 0)
+    j = np.where(np.abs(keys[lo] - tb.f) <= np.abs(keys[hi] - tb.f), lo, hi)
+    f = np.where(np.abs(keys[j] - tb.f) < tol, keys[j], tb.f)
+    first = np.r_[True, f[1:] != f[:-1]]                     # two times on one frame: keep the first
+    return _Tube(f[first], tb.b[first])
+
 def _score_tube(ss, vals, st, pr, task):
     ptubes = [v[0] if v is not None else _tube({}, 'pred') for v in vals]; pspans = [v[1] if v is not None else None for v in vals]
+    ptubes = [_snap(p, _fkeys(s['gt']['value'])) for p, s in zip(ptubes, ss)]
     if pr.fps is None and pr.num_frames is None: T, P, G, mask = stack_tubes(ptubes, [s['gt']['value'] for s in ss])
     else:
         al = [_aligned(s, t, ps, pr) for s, t, ps in zip(ss, ptubes, pspans)]

@@ -11,7 +11,7 @@ from .coords import get_codec, sniff_format
 
 # %% auto #0
 __all__ = ['words_to_digits', 'unit_of', 'parse_quantity', 'parse_clock', 'parse_yes_no', 'parse_same_different', 'parse_choice',
-           'parse_span', 'parse_time', 'parse_boxes', 'parse_answer']
+           'parse_span', 'parse_time', 'parse_boxes', 'parse_tube', 'parse_answer']
 
 # %% ../nbs/08_parse.ipynb #47da2a07
 _ONES = {w: i for i, w in enumerate('zero one two three four five six seven eight nine ten eleven twelve thirteen '
@@ -261,7 +261,21 @@ def parse_boxes(text:str, # a model answer
     bs = [] if c is None or not c.has_boxes else c.parse_boxes(text, W, H)
     return bs or None
 
-# %% ../nbs/08_parse.ipynb #e68d40d9
+# %% ../nbs/08_parse.ipynb #c7e6388e
+def parse_tube(text:str, # a model answer
+               fmt:str='auto', # codec name, or 'auto' to guess
+               duration:float=None, # seconds, for normalised time codecs
+               W:int=None, H:int=None): # image size, for normalised box codecs
+    "`{'span': (t0, t1) | None, 'boxes': {'<time>': xyxy}}` of a tube answer, or None when boxes and times do not pair."
+    boxes = parse_boxes(text, fmt, W, H)
+    c = _codec(text, fmt)
+    if not boxes or c is None: return None
+    times = c.parse_times(text, duration)
+    if len(times) < len(boxes): return None
+    span = c.parse_span(text, duration) if len(times) >= len(boxes) + 2 else None
+    return dict(span=None if span is None else tuple(span), boxes={f'{t:g}': [float(v) for v in b] for t, b in zip(times[-len(boxes):], boxes)})
+
+# %% ../nbs/08_parse.ipynb #0d4242e7
 def _known(fmt):
     "True if `fmt` is 'auto' or a known codec name."
     try: return fmt == 'auto' or get_codec(fmt) is not None
@@ -278,6 +292,9 @@ def parse_answer(text:str, # a model answer
     if kind == 'clock': return parse_clock(text)
     if kind == 'choice': return parse_choice(text, gt.get('options', []))
     if kind == 'span': return parse_span(text, fmt if _known(fmt) else 'auto', meta.get('duration'))
-    if kind == 'boxes': return parse_boxes(text, fmt if _known(fmt) else 'auto', meta.get('width'), meta.get('height'))
+    if kind == 'boxes':
+        f, W, H = fmt if _known(fmt) else 'auto', meta.get('width'), meta.get('height')
+        tube = sample.get('task') != 'rec' and (len(gt.get('value') or {}) != 1 or 'span' in gt)
+        return parse_tube(text, f, meta.get('duration'), W, H) if tube else parse_boxes(text, f, W, H)
     if kind == 'text' and isinstance(text, str): return text.strip() or None
     return None

@@ -420,7 +420,7 @@ def _decode_pyav(ix:_Index, idx:np.ndarray):
     got = [i for i, p in zip(idx.tolist(), pts) if p in out]
     return (np.stack([out[p] for p in pts if p in out]) if got else None), np.array(got, np.int64)
 
-# %% ../nbs/01_video.ipynb #0f7bd106
+# %% ../nbs/01_video.ipynb #6e22b153
 def _check_ts(name, got_ts, ix, idx):
     "Raise unless a backend's timestamps for `idx` agree with the index to 2 ms (up to a constant offset)."
     d = np.asarray(got_ts, np.float64) - ix.ts[idx]
@@ -430,6 +430,7 @@ def _check_ts(name, got_ts, ix, idx):
 def _decode_decord(ix:_Index, idx:np.ndarray):
     "Decode frames `idx` (sorted) with decord."
     DECODE_CALLS['decord'] += 1
+    import torch  # noqa: F401  first: decord2 preloads the CUDA libraries (nvblas among them), which breaks a later torch's CPU matmuls
     import decord
     decord.logging.set_level(decord.logging.QUIET)               # its FFmpeg messages; failures raise and are reported
     vr = decord.VideoReader(ix.path, ctx=decord.cpu(0), num_threads=0)

@@ -2,7 +2,7 @@
 
     python tools/nbtool.py py2nb SRC.py NB.ipynb   # percent-script -> notebook (outputs dropped)
     python tools/nbtool.py nb2py NB.ipynb SRC.py   # notebook -> percent-script
-    python tools/nbtool.py run NB.ipynb [...]      # execute in place, keep outputs, then nbdev-clean
+    python tools/nbtool.py run NB.ipynb [...] [--flags="slow gpu"]   # execute as the tests do, keep outputs, nbdev-clean
 
 Percent format: a line `# %%` starts a code cell, `# %% [markdown]` a markdown cell whose
 lines are written with a leading `# `.
@@ -47,13 +47,21 @@ def nb2py(src, dst):
         out.append('')
     Path(dst).write_text('\n'.join(out))
 
-def run(*nbs):
-    "Execute notebooks in place (outputs kept), then clean them."
+def run(*nbs, flags=''):
+    "Execute notebooks in place as the tests do (cells flagged slow/gpu skipped unless in `flags`), keep outputs, clean them."
+    import nbdev.test as nbt
+    from nbdev.config import get_config
+    skip = str(get_config().tst_flags).split()
     for nb in nbs:
-        subprocess.run([sys.executable, '-m', 'jupyter', 'nbconvert', '--to', 'notebook', '--execute', '--inplace',
-                        '--ExecutePreprocessor.timeout=1800', nb], check=True)
-    subprocess.run(['nbdev-clean'], check=True)
+        ok, secs = nbt.test_nb(Path(nb).resolve(), skip_flags=skip, force_flags=flags.split(), save=True,
+                               basepath=get_config().config_path)
+        if not ok: sys.exit(f'{nb} failed (traceback above)')
+        print(f'{nb}: ran in {secs:.0f} s, outputs saved')
+    for nb in nbs: subprocess.run(['nbdev-clean', '--fname', nb], check=True)
 
 if __name__ == '__main__':
     cmd, *args = sys.argv[1:]
-    dict(py2nb=py2nb, nb2py=nb2py, run=run)[cmd](*args)
+    flags = next((a.split('=', 1)[1] for a in args if a.startswith('--flags=')), '')
+    args = [a for a in args if not a.startswith('--flags=')]
+    if cmd == 'run': run(*args, flags=flags)
+    else: dict(py2nb=py2nb, nb2py=nb2py)[cmd](*args)
