@@ -280,20 +280,58 @@ def video_path(self:Scene): return self._resolve(self.video)
 @patch(as_prop=True)
 def depth_path(self:Scene): return self._resolve(self.depth)
 
-# %% ../nbs/00_core.ipynb #315cfaab
+# %% ../nbs/00_core.ipynb #c7c7e9ce
+def _rot_quat(R): # rotation matrices (M, 3, 3)
+    "Unit quaternions (M, 4) as (x, y, z, w); a matrix not orthonormal to 1e-12 is first projected onto the nearest rotation."
+    off = (np.abs(R @ R.transpose(0, 2, 1) - np.eye(3)) > 1e-12 + 1e-5 * np.eye(3)).any((1, 2))
+    if off.any(): U, _, Vt = np.linalg.svd(R[off]); R = R.copy(); R[off] = U @ Vt
+    m00, m01, m02, m10, m11, m12, m20, m21, m22 = R.reshape(-1, 9).T
+    tr = m00 + m11 + m22
+    c = np.array([[1 - tr + 2 * m00, m10 + m01, m20 + m02, m21 - m12],      # the four formulas (Shepperd): row k is
+                  [m10 + m01, 1 - tr + 2 * m11, m21 + m12, m02 - m20],      # accurate where [m00, m11, m22, tr][k]
+                  [m20 + m02, m21 + m12, 1 - tr + 2 * m22, m10 - m01],      # is the largest
+                  [m21 - m12, m02 - m20, m10 - m01, 1 + tr]])
+    q = c[np.argmax([m00, m11, m22, tr], 0), :, np.arange(len(tr))]
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+def _quat_rot(q): # unit quaternions (M, 4) as (x, y, z, w)
+    "Rotation matrices (M, 3, 3)."
+    x, y, z, w = q.T
+    return np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+                     2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+                     2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], 1).reshape(-1, 3, 3)
+
+def _slerp(qa, qb, w): # unit quaternions (M, 4), fractions (M,) in [0, 1]
+    "Spherical interpolation from `qa` (w=0) to `qb` (w=1), the short way round."
+    d = (qa * qb).sum(1)
+    qb, d = np.where(d[:, None] < 0, -qb, qb), np.abs(d)
+    th = np.arccos(np.minimum(d, 1.0)); s = np.sin(th)
+    tiny = s < 1e-12                                             # (nearly) the same rotation: linear is exact enough
+    ca = np.where(tiny, 1 - w, np.sin((1 - w) * th) / np.where(tiny, 1, s))
+    cb = np.where(tiny, w, np.sin(w * th) / np.where(tiny, 1, s))
+    q = ca[:, None] * qa + cb[:, None] * qb
+    return q / np.linalg.norm(q, axis=1, keepdims=True)
+
+# %% ../nbs/00_core.ipynb #bdaab629
 @patch
-def pose_at(self:Scene, t:float):
-    "Camera-to-world pose at time `t` seconds (interpolated between recorded poses)."
+def pose_at(self:Scene, t): # a time in seconds, or an array of times
+    "Camera-to-world pose (4, 4) at time `t` (poses (..., 4, 4) for an array): recorded at recorded times, interpolated between, held outside."
     if self.poses is None: raise SceneError(f"scene {self.name!r} has no camera poses")
-    from scipy.spatial.transform import Rotation, Slerp
-    pt = self.pose_t
-    if len(pt) == 1: return self.poses[0].copy()
-    t = float(np.clip(t, pt[0], pt[-1]))
-    i = int(np.clip(np.searchsorted(pt, t) - 1, 0, len(pt) - 2))
-    a, b, w = self.poses[i], self.poses[i + 1], (t - pt[i]) / (pt[i + 1] - pt[i])
-    T = np.eye(4); T[:3, 3] = (1 - w) * a[:3, 3] + w * b[:3, 3]
-    T[:3, :3] = Slerp([0, 1], Rotation.from_matrix(np.stack([a[:3, :3], b[:3, :3]])))([w]).as_matrix()[0]
-    return T
+    t = np.asarray(t, dtype=np.float64); q = t.reshape(-1)
+    if not np.isfinite(q).all(): raise SceneError(f"scene {self.name!r}: pose_at needs finite times, got {q[~np.isfinite(q)][0]} at index {int(np.argmax(~np.isfinite(q)))}")
+    pt, P = self.pose_t, self.poses
+    q = np.clip(q, pt[0], pt[-1])
+    j = np.minimum(np.searchsorted(pt, q), len(pt) - 1)          # first recorded time >= q
+    out, m = P[j], pt[j] != q                                     # a fancy-indexed copy: the recorded poses where q hits one
+    if m.any():
+        i = np.clip(j[m] - 1, 0, len(pt) - 2)
+        w = (q[m] - pt[i]) / (pt[i + 1] - pt[i])
+        T = np.zeros((len(i), 4, 4)); T[:, 3, 3] = 1
+        T[:, :3, 3] = (1 - w)[:, None] * P[i, :3, 3] + w[:, None] * P[i + 1, :3, 3]
+        qa, qb = np.split(_rot_quat(P[np.r_[i, i + 1], :3, :3]), 2)
+        T[:, :3, :3] = _quat_rot(_slerp(qa, qb, w))
+        out[m] = T
+    return out.reshape(t.shape + (4, 4))
 
 # %% ../nbs/00_core.ipynb #c5fb052e
 @patch

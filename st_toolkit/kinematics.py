@@ -16,7 +16,7 @@ __all__ = ['UNITS', 'SI_UNIT', 'MAX_GAP_S', 'MIN_SPEED_MPS', 'REFERENCES', 'Unit
            'motion', 'clock_hour', 'hour_angle', 'relative_angles', 'clock_directions', 'clock_direction',
            'direction_segments', 'direction_spans', 'Comparison', 'Approach', 'DirectionMatch', 'common_window',
            'inter_distance', 'approach', 'compare_distance', 'compare_speed', 'compare_direction', 'pad_tracks',
-           'BatchMotion', 'batch_motion']
+           'BatchMotion', 'batch_motion', 'batch_window']
 
 # %% ../nbs/03_kinematics.ipynb #2e0e82cd
 UNITS = {
@@ -422,9 +422,12 @@ def motion(trk, # a `Track`
     wq = {k: float(v) if np.ndim(v) == 0 else v for k, v in _per_window(t, xyz, m['dist'], np.float64(a), np.float64(b)).items()}
     return Motion(id=trk.id, t=t, xyz=xyz, window=(a, b), settings=_settings(max_gap, min_speed, smooth), **m, **wq)
 
-# %% ../nbs/03_kinematics.ipynb #e3a90b54
+# %% ../nbs/03_kinematics.ipynb #32371782
 def clock_hour(angle_deg): # clockwise angle(s) in degrees from 'ahead' to the motion
     "Clock hour 1..12 of a clockwise angle (12 = ahead, 3 = right); NaN -> None (scalar) or 0 (array)."
+    if isinstance(angle_deg, (float, int, np.floating, np.integer)):                # one angle: the same arithmetic, without array overhead
+        a = float(angle_deg)
+        return None if math.isnan(a) else (int(math.floor((a + 15) / 30) % 12) or 12)
     a = np.asarray(angle_deg, dtype=np.float64)
     with np.errstate(invalid='ignore'): h = np.floor(np.where(np.isnan(a), 0, a + 15) / 30) % 12
     h = np.where(np.isnan(a), 0, np.where(h == 0, 12, h)).astype(int)
@@ -435,36 +438,45 @@ def hour_angle(hour:int): # clock hour 1..12
     if not 1 <= int(hour) <= 12: raise KinematicsError(f"clock hour must be in 1..12, got {hour}")
     return float(int(hour) % 12 * 30)
 
-# %% ../nbs/03_kinematics.ipynb #6c332150
+# %% ../nbs/03_kinematics.ipynb #bcd15575
 REFERENCES = ('camera', 'initial', 'north')
+
+def _poses_at(scene, times):
+    "Camera poses (M, 4, 4) at `times` (M,): one vectorised call for a `Scene`, one call per time for any other object with a `pose_at`."
+    if isinstance(scene, Scene): return scene.pose_at(times)
+    return np.stack([scene.pose_at(float(t)) for t in times])
 
 def _camera_yaw(scene, times, tid='?'):
     "World yaw (radians, CCW from +x) of the camera's forward axis projected on the ground, at `times`."
     if scene is None or getattr(scene, 'poses', None) is None:
         raise KinematicsError(f"track {tid!r}: reference='camera' needs scene= with camera poses (or use reference='initial' or 'north')")
-    f = np.stack([scene.pose_at(float(t))[:3, 2] for t in np.atleast_1d(times)])
+    f = _poses_at(scene, np.atleast_1d(np.asarray(times, dtype=np.float64)))[:, :3, 2]
     g = np.hypot(f[:, 0], f[:, 1])
     if (g < 1e-6).any(): raise KinematicsError(
         f"camera at t={float(np.atleast_1d(times)[np.argmax(g < 1e-6)]):g} s looks straight up or down: no forward direction on the ground")
     return np.arctan2(f[:, 1], f[:, 0])
 
 def _ref_yaw(trk, times, reference, scene, hd):
-    "Reference yaw (radians) at `times` for `reference`; `hd` is the track's heading per sample (NaN when still)."
+    "Reference yaw (radians) at `times` for `reference`; `hd` is the track's heading per sample (NaN when still), or a function giving it."
     if reference == 'camera': return _camera_yaw(scene, times, trk.id)
     if reference == 'north': return np.full(np.shape(np.atleast_1d(times)), np.pi / 2)
     if reference == 'initial':
+        hd = hd() if callable(hd) else hd
         first = hd[~np.isnan(hd)]
         return np.full(np.shape(np.atleast_1d(times)), first[0] if len(first) else np.nan)
     raise KinematicsError(f"reference must be one of {REFERENCES}, got {reference!r}")
 
-# %% ../nbs/03_kinematics.ipynb #014b15cb
+# %% ../nbs/03_kinematics.ipynb #1aeab762
 def relative_angles(trk, # a `Track`
                     reference:str='camera', # 'camera' (needs `scene`), 'initial' or 'north'
                     scene=None, # the `Scene` whose camera poses define 'ahead' for reference='camera'
                     min_speed:float=MIN_SPEED_MPS, max_gap:float=MAX_GAP_S, smooth=None):
     "Clockwise angle (N,) in degrees [0, 360) from the reference 'ahead' to the motion at each sample; NaN when still."
     t, _ = _arrays(trk)
-    hd = heading(trk, min_speed, max_gap, smooth)
+    return _relative(trk, t, heading(trk, min_speed, max_gap, smooth), reference, scene)
+
+def _relative(trk, t, hd, reference, scene):
+    "Clockwise angles (degrees) from the reference to headings `hd` (radians) at times `t`."
     return np.degrees(_ref_yaw(trk, t, reference, scene, hd) - hd) % 360
 
 def clock_directions(trk, reference:str='camera', scene=None, min_speed:float=MIN_SPEED_MPS, max_gap:float=MAX_GAP_S, smooth=None):
@@ -485,7 +497,7 @@ def _angle_at(t, theta, ok, q):
         r = np.where(w == 0, a, np.where(w == 1, b, r))
         return np.where(~ok[i] & (w > 0) & (w < 1), np.nan, r) % 360
 
-# %% ../nbs/03_kinematics.ipynb #2cfce07e
+# %% ../nbs/03_kinematics.ipynb #0e0bef3e
 def clock_direction(trk, # a `Track`
                     t, # a time in seconds, or a window (t0, t1): the direction of the displacement over it
                     reference:str='camera', # 'camera' (default; needs `scene`), 'initial' or 'north'
@@ -504,34 +516,51 @@ def _window_direction(trk, t0, t1, reference, scene, min_speed, max_gap, smooth)
     tt, _ = _arrays(trk)
     a, b = _window(trk, tt, t0, t1)
     if b <= a: raise KinematicsError(f"track {trk.id!r}: a direction window needs positive length, got [{a:g}, {b:g}] s")
-    d = displacement(trk, a, b)
+    return _displacement_hour(trk, displacement(trk, a, b), a, b, reference, scene, lambda: heading(trk, min_speed, max_gap, smooth), min_speed)
+
+def _displacement_hour(trk, d, a, b, reference, scene, hd, min_speed):
+    "Clock hour of the ground displacement `d` over [a, b] (None when slower than `min_speed`); 'ahead' taken at the middle."
     if np.hypot(d[0], d[1]) / (b - a) < min_speed: return None
-    ref = _ref_yaw(trk, (a + b) / 2, reference, scene, heading(trk, min_speed, max_gap, smooth))[0]
+    ref = _ref_yaw(trk, (a + b) / 2, reference, scene, hd)[0]
     return clock_hour(np.degrees(ref - math.atan2(d[1], d[0])) % 360)
 
-# %% ../nbs/03_kinematics.ipynb #48351556
-def _pair_pieces(ta, tb, a, b):
-    "(hour, start, end) pieces of one step whose relative angle goes linearly from `a` to `b` degrees."
-    if np.isnan(a) and np.isnan(b): return []
-    if np.isnan(b): return [(clock_hour(a), ta, (ta + tb) / 2)]
-    if np.isnan(a): return [(clock_hour(b), (ta + tb) / 2, tb)]
-    b = a + _wrap180(b - a)
-    lo, hi = min(a, b), max(a, b)
-    bounds = [15 + 30 * k for k in range(math.ceil((lo - 15) / 30), math.floor((hi - 15) / 30) + 1) if lo < 15 + 30 * k < hi]
-    cuts = [0.0] + sorted((x - a) / (b - a) for x in bounds) + [1.0]
-    return [(clock_hour(a + (u + v) / 2 * (b - a)), ta + u * (tb - ta), ta + v * (tb - ta)) for u, v in zip(cuts, cuts[1:]) if v > u]
+# %% ../nbs/03_kinematics.ipynb #dfb10e82
+def _step_pieces(ta, tb, a, b, row): # step ends (M,) seconds, relative angles (M,) degrees at them (NaN: no direction), row of each step
+    "(hour, start, end, row) arrays of the pieces of steps whose angle goes linearly from `a` to `b`, in time order."
+    with np.errstate(invalid='ignore', divide='ignore'):
+        d = _wrap180(b - a); b2 = a + d
+        lo, hi = np.minimum(a, b2), np.maximum(a, b2)
+        x = 15 + 30 * (np.ceil((lo - 15) / 30)[:, None] + np.arange(7))          # candidate bin edges per step
+        cut = np.sort(np.where((lo[:, None] < x) & (x < hi[:, None]), (x - a[:, None]) / (b2 - a)[:, None], 1.0), 1)
+        u, v = np.c_[np.zeros(len(a)), cut], np.c_[cut, np.ones(len(a))]
+        h = clock_hour(a[:, None] + (u + v) / 2 * (b2 - a)[:, None])
+    s, e, keep = ta[:, None] + u * (tb - ta)[:, None], ta[:, None] + v * (tb - ta)[:, None], ~np.isnan(d)[:, None] & (v > u)
+    mid, half = (ta + tb) / 2, np.isnan(a) != np.isnan(b)                        # one end without a direction: half a step
+    h[:, 0] = np.where(half, clock_hour(np.where(np.isnan(b), a, b)), h[:, 0])
+    s[:, 0], e[:, 0] = np.where(half & np.isnan(a), mid, s[:, 0]), np.where(half, np.where(np.isnan(b), mid, tb), e[:, 0])
+    keep[:, 0] |= half
+    return h[keep], s[keep], e[keep], np.broadcast_to(row[:, None], keep.shape)[keep]
 
-def _merge(pieces, t0, t1, eps=1e-9):
-    "Join touching pieces of the same hour, clip them to [t0, t1], drop empty ones."
-    out = []
-    for h, s, e in pieces:
-        s, e = max(s, t0), min(e, t1)
-        if e <= s: continue
-        if out and out[-1][0] == h and abs(out[-1][2] - s) < eps: out[-1] = (h, out[-1][1], e)
-        else: out.append((h, s, e))
-    return [(h, float(s), float(e)) for h, s, e in out]
+def _window_steps(rows):
+    "Step ends `ta`, `tb`, the angles there and the row of each step: the usable steps of every row that reach into its window."
+    parts = []
+    for k, (t, th, ok, a, b) in enumerate(rows):
+        i = np.flatnonzero(ok & (t[1:] > a - 1e-6) & (t[:-1] < b))           # (a step ending just before the window gives nothing)
+        parts.append((t[i], t[i + 1], th[i], th[i + 1], np.full(len(i), k)))
+    return [np.concatenate(p) for p in zip(*parts)] if parts else [np.zeros(0)] * 4 + [np.zeros(0, int)]
 
-# %% ../nbs/03_kinematics.ipynb #ff7ed6c2
+def _segments_many(rows, eps=1e-9):
+    "Direction segments of several tracks at once: `rows` of (t (N,), theta (N,) degrees, ok steps (N-1,), t0, t1) -> a list of segment lists."
+    h, s, e, k = _step_pieces(*_window_steps(rows))
+    a, b = np.array([r[3] for r in rows], np.float64), np.array([r[4] for r in rows], np.float64)
+    s, e = np.maximum(s, a[k]), np.minimum(e, b[k])                              # clip to each window, drop what is left empty
+    m = e > s; h, s, e, k = h[m], s[m], e[m], k[m]
+    new = np.r_[True, (k[1:] != k[:-1]) | (h[1:] != h[:-1]) | ~(np.abs(e[:-1] - s[1:]) < eps)][:len(h)]   # a piece that starts a segment
+    last = np.r_[np.flatnonzero(new)[1:] - 1, len(h) - 1][:len(h)]
+    segs, n = list(zip(h[new].tolist(), s[new].tolist(), e[last].tolist())), np.bincount(k[new], minlength=len(rows))
+    return [segs[i - c:i] for i, c in zip(np.cumsum(n).tolist(), n.tolist())]
+
+# %% ../nbs/03_kinematics.ipynb #8368025f
 def direction_segments(trk, # a `Track`
                        reference:str='camera', scene=None, # as in `clock_direction`
                        t0:float=None, t1:float=None, # restrict to this window (seconds)
@@ -539,9 +568,7 @@ def direction_segments(trk, # a `Track`
     "The track's motion as (hour, t_start, t_end) pieces in seconds; changes of hour are interpolated between samples."
     t, _ = _arrays(trk)
     a, b = _window(trk, t, t0, t1)
-    theta, ok = relative_angles(trk, reference, scene, min_speed, max_gap, smooth), _ok_steps(t, max_gap)
-    pieces = [p for i in np.flatnonzero(ok) for p in _pair_pieces(float(t[i]), float(t[i + 1]), theta[i], theta[i + 1])]
-    return _merge(pieces, a, b)
+    return _segments_many([(t, relative_angles(trk, reference, scene, min_speed, max_gap, smooth), _ok_steps(t, max_gap), a, b)])[0]
 
 def direction_spans(trk, # a `Track`
                     hour:int, # clock hour 1..12
@@ -597,7 +624,7 @@ def approach(a, b, t0:float=None, t1:float=None, min_rate:float=MIN_SPEED_MPS) -
     rate = (d1 - d0) / (t1 - t0)
     return Approach('approaching' if rate < -min_rate else 'receding' if rate > min_rate else 'steady', float(d0), float(d1), float(rate))
 
-# %% ../nbs/03_kinematics.ipynb #2932af34
+# %% ../nbs/03_kinematics.ipynb #53594160
 def _winner(a, b, va, vb, rel_tol):
     return Comparison(None if abs(va - vb) <= rel_tol * max(abs(va), abs(vb)) else (a.id if va > vb else b.id), va, vb)
 
@@ -615,9 +642,13 @@ def compare_direction(a, b, t0:float=None, t1:float=None, max_angle:float=45.0, 
     "Do `a` and `b` move the same way over the common window? ('same' when their ground displacements are within `max_angle`)"
     t0, t1 = common_window(a, b, t0, t1)
     if t1 <= t0: raise KinematicsError(f"tracks {a.id!r}, {b.id!r}: the window [{t0:g}, {t1:g}] s has no length")
-    da, db = displacement(a, t0, t1)[:2], displacement(b, t0, t1)[:2]
+    return _direction_match(displacement(a, t0, t1), displacement(b, t0, t1), t1 - t0, max_angle, min_speed)
+
+def _direction_match(da, db, dt, max_angle, min_speed):
+    "`DirectionMatch` of two displacements (3,) over `dt` seconds (their ground parts are compared)."
+    da, db = da[:2], db[:2]
     na, nb = np.hypot(*da), np.hypot(*db)
-    if min(na, nb) / (t1 - t0) < min_speed: return DirectionMatch(None, float('nan'))
+    if min(na, nb) / dt < min_speed: return DirectionMatch(None, float('nan'))
     ang = math.degrees(math.acos(float(np.clip(da @ db / (na * nb), -1, 1))))
     return DirectionMatch('same' if ang <= max_angle else 'different', ang)
 
@@ -671,7 +702,7 @@ def _batch_window(t, n, t0, t1, ids=None, first=0, eps=1e-9):
         raise KinematicsError(f"{_row_name(first + r, ids)}: window [{a[r]:g}, {b[r]:g}] s lies outside the track's span [{lo[r]:g}, {hi[r]:g}] s or is reversed")
     return np.maximum(a, lo), np.minimum(b, hi)
 
-# %% ../nbs/03_kinematics.ipynb #a7cb4eae
+# %% ../nbs/03_kinematics.ipynb #c9244ffe
 class BatchMotion(Motion):
     "Kinematics of B ragged tracks as padded arrays (B, N, ...) plus window values (B,) and the `settings` used."
     def __len__(self): return len(self.n)
@@ -724,3 +755,12 @@ def batch_motion(tracks, # a list of `Track`s, or padded arrays `(t (B, N), xyz 
             if k not in ('velocity', 'acceleration'): out.setdefault(k, np.empty((len(n),) + v.shape[1:], v.dtype))[r] = v
     out = {k: np.moveaxis(v, 0, -1) if k in ('velocity', 'acceleration') else v for k, v in out.items()}
     return BatchMotion(ids=ids, n=n, t=t, xyz=xs, settings=_settings(max_gap, min_speed, smooth), **out)
+
+def batch_window(bm:BatchMotion, # per-sample kinematics from `batch_motion` (its own window is not used)
+                 rows, # (R,) row of `bm` for each window; rows may repeat
+                 t0=None, t1=None): # window start/end: None, a number, or (R,) seconds (NaN = the row's own end)
+    "Window values of many windows over tracks whose per-sample kinematics are already computed: a dict of (R, ...) arrays."
+    rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+    t, n = bm.t[rows], bm.n[rows]
+    a, b = _batch_window(t, n, t0, t1, None if bm.ids is None else [bm.ids[r] for r in rows])
+    return dict(t0=a, t1=b, **_per_window(t, bm.xyz[rows], bm.dist[rows], a, b, np.maximum(n, 2)))

@@ -107,3 +107,85 @@ def test_batch_rejects_bad_rows():
         K.batch_motion((t, xyz, np.array([3, 3])))
     with pytest.raises(K.KinematicsError, match="n=0 must be in 1..3"):
         K.batch_motion((t, xyz, np.array([3, 0])))
+
+# --- camera poses at many times, and direction segments cut all at once ----------------------------------------------
+
+def _turning_scene(seed, n=9):
+    "A camera that climbs and turns arbitrarily between `n` recorded poses at uneven times."
+    g = np.random.default_rng(seed)
+    tp = np.r_[0, np.cumsum(g.uniform(0.05, 1.0, n - 1))]
+    eyes = np.c_[g.normal(0, 3, (n, 2)), 1 + tp]
+    poses = np.stack([look_at(e, e + g.normal(0, 1, 3)) for e in eyes])
+    return Scene([], fps=10, width=64, height=48, K=intrinsics(64, 48), poses=poses, pose_t=tp)
+
+@SET
+@given(st.integers(0, 2**31 - 1), st.lists(st.floats(-2, 12), min_size=1, max_size=40))
+def test_pose_at_vectorised(seed, q):
+    "`pose_at` of an array = `pose_at` of each time = scipy's Slerp between recorded poses, held outside; recorded poses exactly."
+    from scipy.spatial.transform import Rotation, Slerp
+    sc = _turning_scene(seed)
+    q = np.r_[q, sc.pose_t]
+    P = sc.pose_at(q)
+    assert P.shape == (len(q), 4, 4)
+    for x, T in zip(q, P): np.testing.assert_array_equal(sc.pose_at(float(x)), T)
+    qc = np.clip(q, sc.pose_t[0], sc.pose_t[-1])
+    ref = Slerp(sc.pose_t, Rotation.from_matrix(sc.poses[:, :3, :3]))(qc).as_matrix()
+    fct.test_close(P[:, :3, :3], ref, eps=1e-9)
+    fct.test_close(P[:, :3, 3], np.stack([np.interp(qc, sc.pose_t, sc.poses[:, k, 3]) for k in range(3)], 1), eps=1e-9)
+    np.testing.assert_array_equal(P[-len(sc.pose_t):], sc.poses)
+    np.testing.assert_array_equal(P[:, 3], np.tile([0, 0, 0, 1.], (len(q), 1)))
+
+def _segments_ref(trk, reference, scene, t0=None, t1=None):
+    "The former step-by-step implementation of `direction_segments` (a Python loop over the steps), kept as a reference."
+    t = trk.t
+    a, b = K._window(trk, t, t0, t1)
+    theta, ok = K.relative_angles(trk, reference, scene), K._ok_steps(t)
+    pieces = []
+    for i in np.flatnonzero(ok):
+        ta, tb, x, y = float(t[i]), float(t[i + 1]), theta[i], theta[i + 1]
+        if np.isnan(x) and np.isnan(y): continue
+        if np.isnan(y): pieces.append((K.clock_hour(x), ta, (ta + tb) / 2)); continue
+        if np.isnan(x): pieces.append((K.clock_hour(y), (ta + tb) / 2, tb)); continue
+        y = x + K._wrap180(y - x)
+        lo, hi = min(x, y), max(x, y)
+        bounds = [15 + 30 * k for k in range(math.ceil((lo - 15) / 30), math.floor((hi - 15) / 30) + 1) if lo < 15 + 30 * k < hi]
+        cuts = [0.0] + sorted((z - x) / (y - x) for z in bounds) + [1.0]
+        pieces += [(K.clock_hour(x + (u + v) / 2 * (y - x)), ta + u * (tb - ta), ta + v * (tb - ta)) for u, v in zip(cuts, cuts[1:]) if v > u]
+    out = []
+    for h, s, e in pieces:
+        s, e = max(s, a), min(e, b)
+        if e <= s: continue
+        if out and out[-1][0] == h and abs(out[-1][2] - s) < 1e-9: out[-1] = (h, out[-1][1], e)
+        else: out.append((h, s, e))
+    return [(h, float(s), float(e)) for h, s, e in out]
+
+class _OneTimeScene:
+    "A stand-in for a scene whose `pose_at` takes one time only (as some callers pass)."
+    def __init__(self, sc): self.sc, self.poses, self.pose_t, self.name = sc, sc.poses, sc.pose_t, sc.name
+    def pose_at(self, t): return self.sc.pose_at(float(t))
+
+@SET
+@given(st.lists(tracks(min_n=2, max_n=40), min_size=1, max_size=6), st.integers(0, 2**31 - 1), st.sampled_from(K.REFERENCES), st.floats(0, 1), st.floats(0, 1))
+def test_direction_segments_vectorised(trks, seed, ref, u, v):
+    "Vectorised segments = the former loop, bit for bit, with and without a window; many tracks at once = one by one."
+    sc = _turning_scene(seed)
+    for k in trks:
+        a, b = sorted(k.t[0] + np.array([u, v]) * k.duration)
+        for w in ((None, None), (a, b)):
+            new = K.direction_segments(k, ref, sc, *w)
+            assert new == _segments_ref(k, ref, sc, *w)
+            assert all(type(h) is int and type(s) is float and type(e) is float for h, s, e in new)
+        if ref == 'camera': assert K.direction_segments(k, ref, _OneTimeScene(sc), a, b) == K.direction_segments(k, ref, sc, a, b)
+    rows = [(k.t, K.relative_angles(k, ref, sc), K._ok_steps(k.t), k.t[0], k.t[-1]) for k in trks]
+    assert K._segments_many(rows) == [K.direction_segments(k, ref, sc) for k in trks]
+
+def test_batch_window_equals_batch_motion():
+    "Windows over precomputed per-sample kinematics (rows repeated) = `batch_motion` with those windows, bit for bit."
+    g = np.random.default_rng(3)
+    trks = [Track(f'k{i}', np.cumsum(g.uniform(0.05, 0.5, 30)), np.cumsum(g.normal(0, 1, (30, 3)), 0)) for i in range(20)]
+    rows = g.integers(0, 20, 200)
+    t0 = np.array([trks[r].t[0] + g.uniform(0, 0.5) * trks[r].duration for r in rows]); t1 = np.array([trks[r].t[-1] for r in rows]) - 0.1
+    w, full = K.batch_window(K.batch_motion(trks), rows, t0, t1), K.batch_motion([trks[r] for r in rows], t0, t1)
+    for f in ('traveled_distance', 'average_speed', 'displacement', 't0', 't1'): np.testing.assert_array_equal(w[f], getattr(full, f))
+    with pytest.raises(K.KinematicsError, match=r"batch row 1 \(track 'k4'\): window"):
+        K.batch_window(K.batch_motion(trks), [3, 4], [trks[3].t[0], -1.0], None)

@@ -1,0 +1,136 @@
+"""QA samples generated per second by `st_toolkit.templates` over synthetic scenes, on one core.
+
+    python benchmarks/templates_qa.py                 # 10,000 scenes (the size the issue asks for)
+    python benchmarks/templates_qa.py --scenes 2000   # quicker
+
+Scenes are made first (not timed: `make_scene` costs far more than templating); then all fourteen tasks
+(seven kinematic, seven grounding) are generated for every scene, pinned to one CPU core, twice:
+the vectorised path (the kinematics of a chunk of 1,000 scenes batched through `batch_motion`) and the
+baseline (one kinematics call per sample). Both must give identical samples. A per-task breakdown on a
+subset, and a cProfile of the vectorised path on the first 1,000 scenes (CPU time per module), show where
+the time goes. Times are process CPU time (the machine may be shared) and wall time. The figures of the
+previous results file, if any, are kept under `previous` for a before/after.
+Writes benchmarks/results/templates_qa.json and .md.
+"""
+import os
+for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.setdefault(_v, '1')
+import argparse, cProfile, json, platform, pstats, time
+from multiprocessing import Pool
+from pathlib import Path
+import numpy as np
+
+GOAL = 10_000   # samples/s on one core
+
+def _scene(i):
+    from st_toolkit.synthetic import make_scene
+    return make_scene(i, n_objects=2 + i % 3, duration=8 + i % 5, camera=('static', 'ego')[i % 2], occlusion=False)
+
+def make_scenes(n, workers):
+    "The synthetic scenes (seeds 0..n-1), made in parallel; returns (scenes, seconds)."
+    t = time.perf_counter()
+    with Pool(workers) as p: scenes = p.map(_scene, range(n), chunksize=64)
+    return scenes, time.perf_counter() - t
+
+def timed(fn):
+    "(result, cpu seconds, wall seconds)."
+    c, w = time.process_time(), time.perf_counter()
+    r = fn()
+    return r, time.process_time() - c, time.perf_counter() - w
+
+MODULES = {'st_toolkit/templates': 'templates (planning, wording, samples)', 'st_toolkit/coords': 'coords (box and time text)',
+           'st_toolkit/kinematics': 'kinematics', 'st_toolkit/core': 'core (pose_at)', 'random.py': 'random (seeded draws)',
+           'numpy': 'numpy', "<built-in method builtins": 'builtins', "<method '": 'builtins'}
+
+def where_time_goes(scenes, seed=0):
+    "CPU time (s, under cProfile) of one vectorised `generate` by module, and the ten costliest functions."
+    from st_toolkit import templates as T
+    pr = cProfile.Profile(); pr.enable(); T.generate(scenes, seed=seed); pr.disable()
+    st, by, top = pstats.Stats(pr), {}, []
+    for (file, line, fn), (_, _, tt, _, _) in st.stats.items():
+        name = f'{file}:{line}({fn})'
+        mod = next((v for k, v in MODULES.items() if k in name), 'other')
+        by[mod] = by.get(mod, 0.0) + tt
+        top.append((tt, f"{file.split('site-packages/')[-1].split('/work/main/')[-1]}:{line}({fn})"))
+    tot = sum(by.values())
+    return dict(total_s=round(tot, 3), share={k: round(v / tot, 3) for k, v in sorted(by.items(), key=lambda x: -x[1])},
+                top=[dict(fn=f, tottime_s=round(t, 3)) for t, f in sorted(top, reverse=True)[:10]])
+
+def run(n_scenes=10_000, sub=500, workers=2, seed=0, repeats=3):
+    from st_toolkit import templates as T
+    scenes, make_s = make_scenes(n_scenes, workers)
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})            # templating on one core
+    T.generate(scenes[:20], seed=seed)                                    # warm-up (imports, caches)
+    res = {}
+    for name, vec in (('vectorised', True), ('baseline_per_call', False)):
+        qa, cpu, wall = timed(lambda: T.generate(scenes, seed=seed, vectorised=vec))
+        res[name] = dict(samples=len(qa), cpu_s=round(cpu, 3), wall_s=round(wall, 3), samples_per_s_cpu=round(len(qa) / cpu, 1),
+                         samples_per_s_wall=round(len(qa) / wall, 1), skipped=sum(qa.skipped.values()))
+        res[name]['counts'] = dict(qa.counts())
+        if name == 'vectorised': first = qa
+        else: res['identical_samples'] = qa == first
+    per_task = {}
+    for t in T.TEMPLATES:                                                 # best of `repeats`, modes interleaved (the machine is shared)
+        best = {}
+        for _ in range(repeats):
+            for name, vec in (('vectorised', True), ('baseline_per_call', False)):
+                qa, cpu, _ = timed(lambda: T.generate(scenes[:sub], tasks=[t], seed=seed, vectorised=vec))
+                best[name] = min(best.get(name, cpu), cpu)
+        per_task[t] = {k: dict(samples=len(qa), us_per_sample_cpu=round(c / max(len(qa), 1) * 1e6, 1)) for k, c in best.items()}
+    prof = where_time_goes(scenes[:1000], seed)
+    no_dt = [t for t in T.TEMPLATES if t != 'direction_time']
+    qa, cpu, wall = timed(lambda: T.generate(scenes, tasks=no_dt, seed=seed))
+    res['vectorised_without_direction_time'] = dict(samples=len(qa), cpu_s=round(cpu, 3), samples_per_s_cpu=round(len(qa) / cpu, 1),
+                                                    samples_per_s_wall=round(len(qa) / wall, 1))
+    v, b = res['vectorised'], res['baseline_per_call']
+    return dict(benchmark='templates_qa', n_scenes=n_scenes, scene_seconds_to_make=round(make_s, 1), tasks=list(T.TEMPLATES), **res,
+                speedup_vs_baseline_cpu=round(b['cpu_s'] / v['cpu_s'], 2), goal_samples_per_s=GOAL,
+                goal_met_cpu=v['samples_per_s_cpu'] >= GOAL, per_task_on_first_scenes=dict(n_scenes=sub, repeats=repeats, **per_task),
+                profile_first_1000_scenes=prof,
+                machine=dict(python=platform.python_version(), numpy=np.__version__, cpus=os.cpu_count(), load_avg=os.getloadavg(),
+                             note='one core pinned; the machine is shared with other jobs, so CPU time is the fairer figure'))
+
+def previous(out):
+    "The headline figures of the results file about to be replaced (None if there is none)."
+    try: old = json.loads((out / 'templates_qa.json').read_text())
+    except (OSError, ValueError): return None
+    if 'vectorised' not in old: return None
+    return dict(n_scenes=old['n_scenes'], vectorised=old['vectorised']['samples_per_s_cpu'], baseline_per_call=old['baseline_per_call']['samples_per_s_cpu'],
+                vectorised_without_direction_time=old['vectorised_without_direction_time']['samples_per_s_cpu'],
+                per_task_us={t: d['vectorised']['us_per_sample_cpu'] for t, d in old['per_task_on_first_scenes'].items() if isinstance(d, dict)},
+                previous=old.get('previous'))
+
+def write(r, out):
+    out.mkdir(parents=True, exist_ok=True)
+    r['previous'] = r.get('previous') or previous(out)
+    (out / 'templates_qa.json').write_text(json.dumps(r, indent=1) + '\n')
+    v, b, x = r['vectorised'], r['baseline_per_call'], r['vectorised_without_direction_time']
+    slow = sorted(((t, d['vectorised']['us_per_sample_cpu']) for t, d in r['per_task_on_first_scenes'].items() if isinstance(d, dict)), key=lambda z: -z[1])
+    md = [f"# templates_qa: QA samples per second, {r['n_scenes']:,} synthetic scenes, one core", '',
+          f"All {len(r['tasks'])} tasks per scene (7 kinematic, 7 grounding). Scenes made first in {r['scene_seconds_to_make']} s (not timed).", '',
+          '| path | samples | CPU s | samples/s (CPU) | samples/s (wall) |', '|---|---|---|---|---|',
+          f"| vectorised (batched kinematics) | {v['samples']:,} | {v['cpu_s']} | {v['samples_per_s_cpu']:,} | {v['samples_per_s_wall']:,} |",
+          f"| baseline (one kinematics call per sample) | {b['samples']:,} | {b['cpu_s']} | {b['samples_per_s_cpu']:,} | {b['samples_per_s_wall']:,} |",
+          f"| vectorised, without direction_time | {x['samples']:,} | {x['cpu_s']} | {x['samples_per_s_cpu']:,} | {x['samples_per_s_wall']:,} |", '',
+          f"Speed-up over the baseline: {r['speedup_vs_baseline_cpu']}x; identical samples: {r['identical_samples']}. "
+          f"Goal {r['goal_samples_per_s']:,}/s on one core met (CPU time): {r['goal_met_cpu']}.", '',
+          f"Per task (µs of CPU per sample, vectorised, best of {r['per_task_on_first_scenes']['repeats']} on {r['per_task_on_first_scenes']['n_scenes']} scenes): "
+          + ', '.join(f'{t} {u:g}' for t, u in slow) + '.', '',
+          f"Where the time goes (cProfile of the vectorised path on the first 1,000 scenes, {r['profile_first_1000_scenes']['total_s']} s under the profiler): "
+          + ', '.join(f'{k} {v:.0%}' for k, v in r['profile_first_1000_scenes']['share'].items()) + '.', '',
+          *([] if not r.get('previous') else [
+              f"Before (previous results file, {r['previous']['n_scenes']:,} scenes): vectorised {r['previous']['vectorised']:,} samples/s, "
+              f"baseline {r['previous']['baseline_per_call']:,}/s, without direction_time {r['previous']['vectorised_without_direction_time']:,}/s; "
+              f"now {v['samples_per_s_cpu']:,}/s ({v['samples_per_s_cpu'] / r['previous']['vectorised']:.1f}x). "
+              "Those were measured in another run, on the same shared machine; the ratio to the baseline above is the one measured in this run.", '']),
+          f"Machine: {r['machine']['cpus']} CPUs shared with other jobs, load average {', '.join(f'{l:.1f}' for l in r['machine']['load_avg'])}."]
+    (out / 'templates_qa.md').write_text('\n'.join(md) + '\n')
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--scenes', type=int, default=10_000); ap.add_argument('--sub', type=int, default=500)
+    ap.add_argument('--workers', type=int, default=2); ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--out', type=Path, default=Path(__file__).resolve().parent / 'results')
+    a = ap.parse_args()
+    r = run(a.scenes, min(a.sub, a.scenes), a.workers, a.seed)
+    write(r, a.out)
+    print((a.out / 'templates_qa.md').read_text())
