@@ -186,7 +186,7 @@ def _check_box_extent(trk, W, H, policy, tol=0.5):
     trk.boxes = c
     return len(idx)
 
-# %% ../nbs/00_core.ipynb #13a7f1c4
+# %% ../nbs/00_core.ipynb #28755589
 class Scene:
     "Tracks seen by a camera over time, with the video they come from."
     def __init__(self,
@@ -201,7 +201,7 @@ class Scene:
                  depth:str=None, # depth file (npz), relative to the scene file (or absolute)
                  events=(), # `Event`s: captions with time spans
                  name:str='scene', # scene name
-                 duration:float=None, # seconds; default: the end of the longest track
+                 duration:float=None, # seconds; default: one frame (1/fps) past the end of the longest track
                  meta:dict=None, # free metadata (generator, seed, pseudo-label mark, ...)
                  box_policy:str='clip', # 'clip' or 'reject' boxes that leave the image
                  root=None): # folder relative paths are resolved against
@@ -210,7 +210,7 @@ class Scene:
         self.K, self.poses, self.pose_t = _opt(K, np.float64), _opt(poses, np.float64), _opt(pose_t, np.float64)
         self.video, self.depth, self.meta = video, depth, dict(meta or {})
         self.root = Path(root) if root is not None else None
-        self.duration = float(duration) if duration is not None else max((t.t[-1] for t in self.tracks), default=0.0)
+        self.duration = float(duration) if duration is not None else max((t.t[-1] for t in self.tracks), default=0.0) + (1 / self.fps if self.fps > 0 else 0.0)
         self.validate(box_policy)
 
 # %% ../nbs/00_core.ipynb #cb387c1b

@@ -146,10 +146,10 @@ def qa_config(**kw):
     except CodecError as e: raise TemplateError(str(e)) from None
     return cfg
 
-# %% ../nbs/06_templates.ipynb #35204478
+# %% ../nbs/06_templates.ipynb #419bb34f
 def _clause(text):
-    "An event sentence as a clause: no trailing full stop, lower-case start unless it is an acronym."
-    s = text.strip().rstrip('.').strip()
+    "An event sentence as a clause: no trailing full stop or question mark, lower-case start unless it is an acronym."
+    s = text.strip().rstrip('.?!').strip()
     return s[:1].lower() + s[1:] if s[:1].isupper() and not s[1:2].isupper() else s
 
 def _cap(s): return s[:1].upper() + s[1:]
