@@ -13,7 +13,7 @@ The data are ST-VLM-like clips: ~0.5 s steps with jitter (40 samples = ~20 s), 1
 1.5 s, smoothly drifting velocities, a third of the objects coming to a stop. Timing runs on one thread (BLAS/OpenMP threads = 1; `--pin` also pins the process to one CPU); CPU time (`time.process_time`) is the headline figure because the machine may be shared, wall
 time is recorded too. Timings are interleaved, best of `--repeat`.
 Writes benchmarks/results/kinematics_batch.json and .md.
-Usage: python benchmarks/kinematics_batch.py [--tracks 100000] [--samples 40] [--loop 3000] [--loop-funcs 1000] [--repeat 3] [--chunk 1024] [--pin]
+Usage: python benchmarks/kinematics_batch.py [--tracks 100000] [--samples 40] [--loop 3000] [--loop-funcs 1000] [--repeat 3] [--chunk 2048] [--pin]
 """
 import os
 for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'NUMEXPR_NUM_THREADS'): os.environ[_v] = '1'
@@ -65,7 +65,7 @@ def identical(bm, per, rows):
             if not np.array_equal(getattr(bm, f)[i], getattr(m, f), equal_nan=True): return False
     return True
 
-def main(B, N, n_loop, n_funcs, repeat, seed=0, chunk=1024, pin=False):
+def main(B, N, n_loop, n_funcs, repeat, seed=0, chunk=2048, pin=False):
     pinned = False
     if pin:
         try: os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]}); pinned = True
@@ -138,7 +138,7 @@ if __name__ == '__main__':
     ap.add_argument('--tracks', type=int, default=100_000); ap.add_argument('--samples', type=int, default=40)
     ap.add_argument('--loop', type=int, default=3000); ap.add_argument('--loop-funcs', type=int, default=1000)
     ap.add_argument('--repeat', type=int, default=3); ap.add_argument('--seed', type=int, default=0)
-    ap.add_argument('--chunk', type=int, default=1024)
+    ap.add_argument('--chunk', type=int, default=2048)
     ap.add_argument('--pin', action='store_true', help='pin the process to one CPU (worse on a shared machine)')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results'))
     a = ap.parse_args()
