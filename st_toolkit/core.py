@@ -10,7 +10,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['SCENE_FORMAT', 'SCENE_VERSION', 'TrackError', 'SceneError', 'Track', 'check_pose', 'look_at', 'world_to_camera',
-           'project', 'intrinsics', 'Event', 'Scene']
+           'project', 'intrinsics', 'Event', 'Scene', 'read_json']
 
 # %% ../nbs/00_core.ipynb #7be4f843
 class TrackError(ValueError):
@@ -402,7 +402,7 @@ def to_dict(self:Scene, root=None):
                 video=_rel(self.video_path, root) if root else self.video, depth=_rel(self.depth_path, root) if root else self.depth,
                 meta=self.meta, events=[e.to_dict() for e in self.events], tracks=[t.to_dict() for t in self.tracks])
 
-# %% ../nbs/00_core.ipynb #567d8487
+# %% ../nbs/00_core.ipynb #6e68df65
 @patch
 def to_json(self:Scene, path):
     "Write the scene to `path` (versioned JSON); video/depth paths relative to its folder."
@@ -411,14 +411,16 @@ def to_json(self:Scene, path):
     path.write_text(json.dumps(d, allow_nan=False))
     return path
 
-def _load_json(path):
-    "Parse JSON, with a `SceneError` naming the file and position on failure."
-    path = Path(path)
-    if not path.exists(): raise SceneError(f"{path}: scene file not found")
+def read_json(path, # a JSON file
+              err=None, # exception class to raise (default `SceneError`)
+              what:str='scene file'): # how a missing file is named in the message
+    "Parse a JSON file; a missing or malformed file raises `err` naming the file (and the line and column)."
+    path, err = Path(path), err or SceneError
+    if not path.exists(): raise err(f"{path}: {what} not found")
     try: return json.loads(path.read_text())
-    except json.JSONDecodeError as e: raise SceneError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except json.JSONDecodeError as e: raise err(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
 
-# %% ../nbs/00_core.ipynb #48999107
+# %% ../nbs/00_core.ipynb #9f7373d6
 @patch(cls_method=True)
 def from_dict(cls:Scene, d, root=None):
     "A `Scene` from `Scene.to_dict` output."
@@ -436,7 +438,7 @@ def from_dict(cls:Scene, d, root=None):
 def from_json(cls:Scene, path):
     "Read a scene written by `Scene.to_json`; relative paths resolve against its folder."
     path = Path(path)
-    try: return cls.from_dict(_load_json(path), root=path.parent.resolve())
+    try: return cls.from_dict(read_json(path), root=path.parent.resolve())
     except (SceneError, TrackError) as e:
         if str(path) in str(e): raise
         raise type(e)(f"{path}: {e}") from None
