@@ -49,10 +49,12 @@ def _order(b):
 
 def _clip(v, hi): return min(max(v, 0.0), hi)
 
-# %% ../nbs/05_coords.ipynb #d7e99d79
+# %% ../nbs/05_coords.ipynb #41b24135
 class Codec:
     "Writes and reads boxes (pixels, xyxy) and times (seconds) in one text format."
     name, box_range, time_range, digits, has_boxes = 'base', None, None, 1, True
+    _box_row = _time_row = None   # %-templates of one box (4 numbers) and one time, for codecs whose text is that simple
+    _box_int = False              # the box template takes integers (rounded half to even, as `round`)
 
     # --- units --------------------------------------------------------------------------------
     def _to_text_box(self, box, W, H, i=None):
@@ -149,7 +151,7 @@ class Codec:
 
     def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, digits={self.digits})"
 
-# %% ../nbs/05_coords.ipynb #b7b8d486
+# %% ../nbs/05_coords.ipynb #a80dccc5
 _SEC_U = r'(?:\s*(?:seconds?|secs?|s)\b\.?)'
 _T = r'(?<![\w.:])((?:\d+:){0,2}\d+(?:\.\d+)?|\.\d+)'   # 7, 7.0, .5, 0:07, 1:02:03.5
 _CONN = r'\s*(?:-|–|—|~|to|till|until|and|through|thru)\s*'
@@ -170,6 +172,7 @@ class SecondsCodec(Codec):
     name, has_boxes = 'seconds', False
     def __init__(self, digits=1): self.digits = digits
     def _write_time(self, v): return f'{_fnum(v, self.digits)}s'
+    _time_row = property(lambda self: f'%.{self.digits}fs')
     def _write_span(self, a, b): return f'from {_fnum(a, self.digits)}s to {_fnum(b, self.digits)}s'
     def _read_times(self, text): return [_secs(m.group(1)) for m in _TIME_RE.finditer(text)]
     def _read_spans(self, text):
@@ -178,7 +181,7 @@ class SecondsCodec(Codec):
             if found: return found
         return []
 
-# %% ../nbs/05_coords.ipynb #f948f547
+# %% ../nbs/05_coords.ipynb #f4df9a40
 _TOK = lambda ax: r'<\s*' + ax + r'\s*' + _SNUM + r'\s*>'
 _SEP = r'\s*,?\s*'
 _LL_BOX = re.compile(r'\[?\s*' + _SEP.join(_TOK(a) for a in 'whwh') + r'\s*\]?', re.I)
@@ -191,6 +194,8 @@ class LlavaSTCodec(Codec):
     def __init__(self, digits=2): self.digits = digits
     def _n(self, v): return _fnum(v, self.digits)
     def _write_box(self, v, label=None): return '[<w{}>,<h{}>,<w{}>,<h{}>]'.format(*map(self._n, v))
+    _box_row = property(lambda self: '[<w%.{0}f>,<h%.{0}f>,<w%.{0}f>,<h%.{0}f>]'.format(self.digits))
+    _time_row = property(lambda self: f'<t%.{self.digits}f>')
     def _write_time(self, v): return f'<t{self._n(v)}>'
     def _write_span(self, a, b): return f'{{<t{self._n(a)}>,<t{self._n(b)}>}}'
     def _pre(self, text): return bins_to_llava(text, digits=12) if '-' in text else text
@@ -198,7 +203,7 @@ class LlavaSTCodec(Codec):
     def _read_times(self, text): return [float(m.group(1)) for m in _LL_TIME.finditer(self._pre(text))]
     def _read_spans(self, text): return [(float(m.group(1)), float(m.group(2))) for m in _LL_SPAN.finditer(self._pre(text))]
 
-# %% ../nbs/05_coords.ipynb #30bff852
+# %% ../nbs/05_coords.ipynb #40e8020a
 N_BINS = 100
 _AXES = {'t': 'TEMP', 'w': 'WIDTH', 'h': 'HEIGHT'}
 _AXES_BACK = {v: k for k, v in _AXES.items()}
@@ -237,11 +242,12 @@ class LlavaSTBinsCodec(LlavaSTCodec):
     "LLaVA-ST's internal view: the same layout written with bin tokens, `[<WIDTH-012>,<HEIGHT-030>,...]`."
     name = 'llava_st_bins'
     def __init__(self): self.digits = 6   # value tokens are written at full precision, then binned
+    _box_row = _time_row = None
     def _write_box(self, v, label=None): return llava_to_bins(super()._write_box(v))
     def _write_time(self, v): return llava_to_bins(super()._write_time(v))
     def _write_span(self, a, b): return llava_to_bins(super()._write_span(a, b))
 
-# %% ../nbs/05_coords.ipynb #fe93184e
+# %% ../nbs/05_coords.ipynb #dae484c9
 _LIST4 = re.compile(r'[\[(]\s*' + r'\s*,\s*'.join([_SNUM] * 4) + r'\s*[\])]')
 _LIST2 = re.compile(r'[\[(]\s*' + _SNUM + r'\s*,\s*' + _SNUM + r'\s*[\])]')
 _BARE = re.compile(r'(?<![\w.])' + _NUM + r'(?![\w.])')
@@ -252,6 +258,8 @@ class NormCodec(Codec):
     def __init__(self, digits=2, tol=0.05): self.digits, self.tol = digits, tol
     def _n(self, v): return _fnum(v, self.digits)
     def _write_box(self, v, label=None): return '[' + ', '.join(map(self._n, v)) + ']'
+    _box_row = property(lambda self: '[' + ', '.join([f'%.{self.digits}f'] * 4) + ']')
+    _time_row = property(lambda self: f'%.{self.digits}f')
     def _write_time(self, v): return self._n(v)
     def _write_span(self, a, b): return f'[{self._n(a)}, {self._n(b)}]'
     def _ok(self, vals): return max(vals) <= 1 + self.tol
@@ -261,7 +269,7 @@ class NormCodec(Codec):
         return [tuple(v) for v in ([float(x) for x in m.groups()] for m in _LIST2.finditer(text)) if self._ok(v)]
     def _read_times(self, text): return [v for v in (float(m.group(1)) for m in _BARE.finditer(text)) if v <= 1 + self.tol]
 
-# %% ../nbs/05_coords.ipynb #1dc15ffb
+# %% ../nbs/05_coords.ipynb #1d0cd071
 _PAIR = r'\(\s*' + _SNUM + r'\s*,\s*' + _SNUM + r'\s*\)'
 _Q2_BOX = re.compile(r'(?:<\|object_ref_start\|>(.*?)<\|object_ref_end\|>\s*)?(?:<\|box_start\|>)?\s*'
                      + _PAIR + r'\s*,?\s*' + _PAIR + r'\s*(?:<\|box_end\|>)?', re.S)
@@ -269,6 +277,7 @@ _Q2_BOX = re.compile(r'(?:<\|object_ref_start\|>(.*?)<\|object_ref_end\|>\s*)?(?
 class Qwen2Codec(SecondsCodec):
     "Qwen2-VL: `<|box_start|>(x1,y1),(x2,y2)<|box_end|>` on a 0–1000 grid; times and spans in seconds."
     name, box_range, has_boxes = 'qwen2', 1000.0, True
+    _box_row, _box_int = '<|box_start|>(%d,%d),(%d,%d)<|box_end|>', True
     def _write_box(self, v, label=None):
         ref = '' if label is None else f'<|object_ref_start|>{label}<|object_ref_end|>'
         return ref + '<|box_start|>({},{}),({},{})<|box_end|>'.format(*map(round, v))
@@ -276,7 +285,7 @@ class Qwen2Codec(SecondsCodec):
     def _read_boxes(self, text):
         return [(m.group(1), [float(x) for x in m.groups()[1:]]) for m in _Q2_BOX.finditer(text)]
 
-# %% ../nbs/05_coords.ipynb #a706b9df
+# %% ../nbs/05_coords.ipynb #81975a0f
 _JBOX = re.compile(r'["\']?(?:bbox_2d|box_2d|bbox|box)["\']?\s*:\s*\[\s*' + r'\s*,\s*'.join([_SNUM] * 4) + r'\s*\]', re.I)
 _JLABEL = re.compile(r'["\']?label["\']?\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\')', re.I)
 
@@ -292,6 +301,7 @@ def _label_near(text, i, j):
 class Qwen25Codec(SecondsCodec):
     "Qwen2.5-VL: `{\"bbox_2d\": [x1, y1, x2, y2], \"label\": ...}` in absolute pixels; times and spans in seconds."
     name, box_range, has_boxes = 'qwen25', None, True
+    _box_row, _box_int = '{"bbox_2d": [%d, %d, %d, %d]}', True
     def _write_box(self, v, label=None):
         d = {'bbox_2d': [round(x) for x in v]}
         if label is not None: d['label'] = label
@@ -308,6 +318,7 @@ class Qwen3Codec(Qwen25Codec):
     "Qwen3-VL: the same JSON on a 0–1000 grid; time stamps `<3.5 seconds>`; spans in seconds."
     name, box_range = 'qwen3', 1000.0
     def _write_time(self, v): return f'<{_fnum(v, self.digits)} seconds>'
+    _time_row = property(lambda self: f'<%.{self.digits}f seconds>')
     def _read_times(self, text):
         stamps = [float(m.group(1)) for m in _STAMP.finditer(text)]
         return stamps or super()._read_times(text)
@@ -342,6 +353,52 @@ def sniff_format(text:str # a model answer
     if lists: return 'norm' if max(map(max, lists)) <= 1.05 else 'qwen25'
     if _LIST2.search(text) and CODECS['norm'].parse_spans(text): return 'norm'
     return 'seconds' if CODECS['seconds'].parse_spans(text) or CODECS['seconds'].parse_times(text) else None
+
+# %% ../nbs/05_coords.ipynb #11f19c46
+def _box_rows(boxes):
+    "`boxes` as an (N, 4) float array, every row checked as `format_box` checks one (the error names the first bad row)."
+    try: b = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError): raise CodecError(f"boxes must be an (N, 4) array of numbers, got {type(boxes).__name__}") from None
+    if b.size == 0: return b.reshape(0, 4)
+    if b.ndim != 2 or b.shape[1] != 4: raise CodecError(f"boxes must have shape (N, 4), got {b.shape}")
+    bad = ~(np.isfinite(b).all(1) & (b[:, 2] >= b[:, 0]) & (b[:, 3] >= b[:, 1]))
+    if bad.any(): _check_box(b[np.argmax(bad)], int(np.argmax(bad)))
+    return b
+
+def _times(times):
+    "`times` as a (N,) float array of finite seconds >= 0 (the error names the first bad one)."
+    t = np.asarray(times, dtype=np.float64).reshape(-1)
+    bad = ~(np.isfinite(t) & (t >= 0))
+    if bad.any(): _check_time(t[np.argmax(bad)], f't[{int(np.argmax(bad))}]')
+    return t
+
+# %% ../nbs/05_coords.ipynb #a240b69b
+def _size(v):
+    "An image size or duration (a number or an array, one per row) as the divisor the one-item writers use: `v or 1.0`."
+    v = np.asarray(1.0 if v is None else v, dtype=np.float64)
+    return np.where(v == 0, 1.0, v)
+
+def _format_box_rows(self, boxes, # (N, 4) boxes in pixels, xyxy (normalised if W, H are None)
+                     W=None, H=None): # image width and height in pixels: numbers, or arrays (N,) with one per box
+    "One text per box: what `format_box` writes for each, in one vectorised pass."
+    self._no_boxes()
+    b, r = _box_rows(boxes), self.box_range
+    if r is not None:
+        sx, sy = r / _size(W), r / _size(H)
+        b = np.minimum(np.maximum(b * np.stack(np.broadcast_arrays(sx, sy, sx, sy), -1), 0.0), r)
+    b = b + 0.0                                                            # no '-0'
+    if self._box_row is None or not (self._box_int or (b >= 0).all()): return [self._write_box(v) for v in b.tolist()]
+    return [self._box_row % tuple(v) for v in (np.rint(b).astype(np.int64) if self._box_int else b).tolist()]
+
+def _format_times(self, times, # (N,) seconds from the start of the video
+                  duration=None): # video length in seconds (needed by normalised formats): a number, or an array (N,)
+    "One text per time: what `format_time` writes for each, in one vectorised pass."
+    t = _times(times)
+    if self.time_range is not None: t = np.minimum(t / _size(duration), 1.0) * self.time_range
+    t = (t + 0.0).tolist()
+    return [self._write_time(v) for v in t] if self._time_row is None else [self._time_row % v for v in t]
+
+Codec.format_box_rows, Codec.format_times = _format_box_rows, _format_times
 
 # %% ../nbs/05_coords.ipynb #cdb9ac9f
 def box_precision(fmt, # codec or name

@@ -30,7 +30,7 @@ SI_UNIT = {'length': 'm', 'speed': 'm/s', 'time': 's'}
 class UnitError(ValueError):
     "An unknown unit, or a conversion between different quantities."
 
-# %% ../nbs/03_kinematics.ipynb #36ae5cba
+# %% ../nbs/03_kinematics.ipynb #e2593d6a
 def unit_factor(unit:str # a key of `UNITS`, e.g. 'km/h'
                ) -> float:
     "Factor that turns a value in `unit` into SI."
@@ -44,11 +44,13 @@ def _out(v):
 def to_si(value, # number or array in `unit`
           unit:str): # a key of `UNITS`
     "`value` converted from `unit` to SI (m, m/s or s)."
+    if type(value) is float: return value * unit_factor(unit)         # one number: the same arithmetic without the array
     return _out(np.asarray(value, dtype=np.float64) * unit_factor(unit))
 
 def from_si(value_si, # number or array in SI (m, m/s or s)
             unit:str): # a key of `UNITS`
     "`value_si` converted from SI to `unit`."
+    if type(value_si) is float: return value_si / unit_factor(unit)
     return _out(np.asarray(value_si, dtype=np.float64) / unit_factor(unit))
 
 # %% ../nbs/03_kinematics.ipynb #e84fb70f
@@ -95,10 +97,10 @@ def _window(trk, t, t0=None, t1=None, eps=1e-9):
         raise KinematicsError(f"track {tid!r}: window [{a:g}, {b:g}] s lies outside the track's span [{t[0]:g}, {t[-1]:g}] s")
     return max(a, float(t[0])), min(b, float(t[-1]))
 
-# %% ../nbs/03_kinematics.ipynb #b1a9302d
-def _take(f, i):
-    "Rows of per-sample `f` (N, ...) or (B, N, ...) at sample indices `i` (M,) or (B, M)."
-    return f[i] if i.ndim == 1 else f[np.arange(len(i))[:, None], i]
+# %% ../nbs/03_kinematics.ipynb #6090c0f2
+def _take(f, i, rows=None):
+    "Rows of per-sample `f` (N, ...) or (B, N, ...) at sample indices `i` (M,) or (B, M); `rows`: which rows of `f` the rows of `i` are (default: all, in order)."
+    return f[i] if i.ndim == 1 else f[(np.arange(len(i)) if rows is None else rows)[:, None], i]
 
 def _bracket(t, q, n=None):
     "Index `i` with t[i] <= q < t[i+1] (clipped to [0, n-2]) and the weight `w` of t[i+1], for queries `q` (M,) or (B, M)."
@@ -109,9 +111,9 @@ def _bracket(t, q, n=None):
     ta, tb = _take(t, i), _take(t, i + 1)
     return i, (q - ta) / (tb - ta)
 
-def _interp(f, i, w):
-    "Values of per-sample `f` (..., N, [d]) at bracket `(i, w)`; exact at the samples even when a neighbour is NaN."
-    f0, f1 = _take(f, i), _take(f, i + 1)
+def _interp(f, i, w, rows=None):
+    "Values of per-sample `f` (..., N, [d]) at bracket `(i, w)` (of rows `rows` of `f`); exact at the samples even when a neighbour is NaN."
+    f0, f1 = _take(f, i, rows), _take(f, i + 1, rows)
     if f0.ndim > w.ndim: w = w[..., None]
     with np.errstate(invalid='ignore'):
         return np.where(w == 0, f0, np.where(w == 1, f1, (1 - w) * f0 + w * f1))
@@ -372,7 +374,7 @@ def stationary_spans(trk, min_speed:float=MIN_SPEED_MPS, max_gap:float=MAX_GAP_S
     "Time spans (t_start, t_end) in seconds during which `trk` is stationary."
     return _runs(np.asarray(trk.t, float), stationary(trk, min_speed, max_gap, smooth))
 
-# %% ../nbs/03_kinematics.ipynb #b44abc14
+# %% ../nbs/03_kinematics.ipynb #be4c96b3
 def _per_sample(t, xyz, ok, min_speed, shape=None,
                 out=None): # optional component-first (3, L) arrays to write 'velocity' and 'acceleration' into
     "Per-sample quantities of one track (`t` (N,), `xyz` (N, 3)), or of B tracks laid end to end (then `shape`=(B, N))."
@@ -388,10 +390,10 @@ def _per_sample(t, xyz, ok, min_speed, shape=None,
     return dict(velocity=np.moveaxis(v, 0, -1).reshape(sh + (3,)), speed=spd.reshape(sh), acceleration=np.moveaxis(acc, 0, -1).reshape(sh + (3,)),
                 heading=_heading(v[0], v[1], min_speed, shape, g2), stationary=still.reshape(sh), dist=dist)
 
-def _per_window(t, xyz, dist, a, b, n=None):
-    "Traveled distance, average speed and displacement over [a, b] (scalars or (B,)), ends interpolated."
+def _per_window(t, xyz, dist, a, b, n=None, rows=None):
+    "Traveled distance, average speed and displacement over [a, b] (scalars or (B,)), ends interpolated; `rows`: the rows of `xyz`, `dist` that `t` holds (no copies)."
     i, w = _bracket(t, np.stack([a, b], -1), n)
-    d, p = _interp(dist, i, w), _interp(xyz, i, w)
+    d, p = _interp(dist, i, w, rows), _interp(xyz, i, w, rows)
     trav = d[..., 1] - d[..., 0]
     with np.errstate(invalid='ignore', divide='ignore'): avg = trav / (b - a)
     return dict(traveled_distance=trav, average_speed=np.where(b > a, avg, np.nan), displacement=p[..., 1, :] - p[..., 0, :])
@@ -438,7 +440,7 @@ def hour_angle(hour:int): # clock hour 1..12
     if not 1 <= int(hour) <= 12: raise KinematicsError(f"clock hour must be in 1..12, got {hour}")
     return float(int(hour) % 12 * 30)
 
-# %% ../nbs/03_kinematics.ipynb #bcd15575
+# %% ../nbs/03_kinematics.ipynb #bad45795
 REFERENCES = ('camera', 'initial', 'north')
 
 def _poses_at(scene, times):
@@ -458,13 +460,28 @@ def _camera_yaw(scene, times, tid='?'):
 
 def _ref_yaw(trk, times, reference, scene, hd):
     "Reference yaw (radians) at `times` for `reference`; `hd` is the track's heading per sample (NaN when still), or a function giving it."
-    if reference == 'camera': return _camera_yaw(scene, times, trk.id)
+    if reference == 'camera': return scene.at(times, trk.id) if isinstance(scene, _YawTable) else _camera_yaw(scene, times, trk.id)
     if reference == 'north': return np.full(np.shape(np.atleast_1d(times)), np.pi / 2)
     if reference == 'initial':
         hd = hd() if callable(hd) else hd
         first = hd[~np.isnan(hd)]
         return np.full(np.shape(np.atleast_1d(times)), first[0] if len(first) else np.nan)
     raise KinematicsError(f"reference must be one of {REFERENCES}, got {reference!r}")
+
+class _YawTable:
+    "A scene's camera yaw at its recorded pose times, for many lookups: recorded times are read from the table, any other time goes through `_camera_yaw` (same values)."
+    def __init__(self, scene):
+        self.scene, self.pt = scene, getattr(scene, 'pose_t', None)
+        if getattr(scene, 'poses', None) is None or self.pt is None: self.pt = None; return
+        f = scene.poses[:, :3, 2]
+        self.yaw, self.ok = np.arctan2(f[:, 1], f[:, 0]), np.hypot(f[:, 0], f[:, 1]) >= 1e-6
+    def at(self, times, tid='?'):
+        "Camera yaw (radians) at `times`, as `_camera_yaw(scene, times)`."
+        q = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        if self.pt is not None and len(q):
+            j = np.minimum(np.searchsorted(self.pt, q), len(self.pt) - 1)
+            if (self.pt[j] == q).all() and self.ok[j].all(): return self.yaw[j]
+        return _camera_yaw(self.scene, q, tid)
 
 # %% ../nbs/03_kinematics.ipynb #1aeab762
 def relative_angles(trk, # a `Track`
@@ -524,13 +541,13 @@ def _displacement_hour(trk, d, a, b, reference, scene, hd, min_speed):
     ref = _ref_yaw(trk, (a + b) / 2, reference, scene, hd)[0]
     return clock_hour(np.degrees(ref - math.atan2(d[1], d[0])) % 360)
 
-# %% ../nbs/03_kinematics.ipynb #dfb10e82
-def _step_pieces(ta, tb, a, b, row): # step ends (M,) seconds, relative angles (M,) degrees at them (NaN: no direction), row of each step
-    "(hour, start, end, row) arrays of the pieces of steps whose angle goes linearly from `a` to `b`, in time order."
+# %% ../nbs/03_kinematics.ipynb #e09fd657
+def _cut_steps(ta, tb, a, b, edges): # step ends (M,) seconds, relative angles (M,) degrees at them (NaN: no direction), candidate edges per step
+    "(hour, start, end, keep) arrays (M, edges + 1) of the pieces of each step, its angle going linearly from `a` to `b`, cut at up to `edges` bin edges."
     with np.errstate(invalid='ignore', divide='ignore'):
         d = _wrap180(b - a); b2 = a + d
         lo, hi = np.minimum(a, b2), np.maximum(a, b2)
-        x = 15 + 30 * (np.ceil((lo - 15) / 30)[:, None] + np.arange(7))          # candidate bin edges per step
+        x = 15 + 30 * (np.ceil((lo - 15) / 30)[:, None] + np.arange(edges))      # candidate bin edges per step
         cut = np.sort(np.where((lo[:, None] < x) & (x < hi[:, None]), (x - a[:, None]) / (b2 - a)[:, None], 1.0), 1)
         u, v = np.c_[np.zeros(len(a)), cut], np.c_[cut, np.ones(len(a))]
         h = clock_hour(a[:, None] + (u + v) / 2 * (b2 - a)[:, None])
@@ -539,7 +556,35 @@ def _step_pieces(ta, tb, a, b, row): # step ends (M,) seconds, relative angles (
     h[:, 0] = np.where(half, clock_hour(np.where(np.isnan(b), a, b)), h[:, 0])
     s[:, 0], e[:, 0] = np.where(half & np.isnan(a), mid, s[:, 0]), np.where(half, np.where(np.isnan(b), mid, tb), e[:, 0])
     keep[:, 0] |= half
-    return h[keep], s[keep], e[keep], np.broadcast_to(row[:, None], keep.shape)[keep]
+    return h, s, e, keep
+
+def _whole_steps(ta, tb, a, b, b2):
+    "`_cut_steps` with no edge to cut at, as (M,) arrays: the same arithmetic, without the (M, 1) columns."
+    with np.errstate(invalid='ignore'):
+        h = clock_hour(a + 0.5 * (b2 - a))
+    s, e, half = ta + 0.0 * (tb - ta), ta + 1.0 * (tb - ta), np.isnan(a) != np.isnan(b)
+    if half.any():                                                              # one end without a direction: half a step
+        mid = (ta + tb) / 2
+        h = np.where(half, clock_hour(np.where(np.isnan(b), a, b)), h)
+        s, e = np.where(half & np.isnan(a), mid, s), np.where(half, np.where(np.isnan(b), mid, tb), e)
+    return h, s, e, ~np.isnan(b2) | half
+
+def _step_pieces(ta, tb, a, b, row): # step ends (M,) seconds, relative angles (M,) degrees at them (NaN: no direction), row of each step
+    "(hour, start, end, row) arrays of the pieces of steps whose angle goes linearly from `a` to `b`, in time order."
+    with np.errstate(invalid='ignore'):
+        b2 = a + _wrap180(b - a); lo, hi = np.minimum(a, b2), np.maximum(a, b2)
+        c = np.ceil((lo - 15) / 30); x0 = 15 + 30 * c                           # the first candidate edge, then the next
+        cross = ((lo < x0) & (x0 < hi)) | (15 + 30 * (c + 1) < hi)
+    n = np.zeros(len(a), np.int64); parts = []
+    i = np.flatnonzero(~cross); h, s, e, keep = _whole_steps(ta[i], tb[i], a[i], b[i], b2[i])
+    n[i] = keep; parts.append((i, h[:, None], s[:, None], e[:, None], keep[:, None]))
+    i = np.flatnonzero(cross); h, s, e, keep = _cut_steps(ta[i], tb[i], a[i], b[i], 7)
+    n[i] = keep.sum(1); parts.append((i, h, s, e, keep))
+    H, S, E, R = np.empty(n.sum(), np.int64), np.empty(n.sum()), np.empty(n.sum()), np.empty(n.sum(), np.int64)
+    for i, h, s, e, keep in parts:                                                # back in step order
+        at = ((np.cumsum(n) - n)[i][:, None] + np.cumsum(keep, 1) - 1)[keep]
+        H[at], S[at], E[at], R[at] = h[keep], s[keep], e[keep], np.broadcast_to(row[i][:, None], keep.shape)[keep]
+    return H, S, E, R
 
 def _window_steps(rows):
     "Step ends `ta`, `tb`, the angles there and the row of each step: the usable steps of every row that reach into its window."
@@ -549,15 +594,28 @@ def _window_steps(rows):
         parts.append((t[i], t[i + 1], th[i], th[i + 1], np.full(len(i), k)))
     return [np.concatenate(p) for p in zip(*parts)] if parts else [np.zeros(0)] * 4 + [np.zeros(0, int)]
 
+def _padded_steps(t, th, a, b, max_gap=MAX_GAP_S):
+    "`_window_steps` of padded rows: times and angles (R, N), NaN after each row's end, windows `a`, `b` (R,); no loop over rows."
+    with np.errstate(invalid='ignore'): r, i = np.nonzero(_ok_steps(t, max_gap) & (t[:, 1:] > a[:, None] - 1e-6) & (t[:, :-1] < b[:, None]))
+    return t[r, i], t[r, i + 1], th[r, i], th[r, i + 1], r
+
 def _segments_many(rows, eps=1e-9):
     "Direction segments of several tracks at once: `rows` of (t (N,), theta (N,) degrees, ok steps (N-1,), t0, t1) -> a list of segment lists."
-    h, s, e, k = _step_pieces(*_window_steps(rows))
     a, b = np.array([r[3] for r in rows], np.float64), np.array([r[4] for r in rows], np.float64)
+    return _segments_of(_window_steps(rows), a, b, eps)
+
+def _segments_padded(t, th, a, b, max_gap=MAX_GAP_S, eps=1e-9):
+    "`_segments_many` of padded rows (R, N) of times and relative angles, windows `a`, `b` (R,)."
+    return _segments_of(_padded_steps(t, th, a, b, max_gap), a, b, eps)
+
+def _segments_of(steps, a, b, eps):
+    "Segment lists, one per window (`a`, `b` (R,)), from the steps in the windows (`_window_steps`)."
+    h, s, e, k = _step_pieces(*steps)
     s, e = np.maximum(s, a[k]), np.minimum(e, b[k])                              # clip to each window, drop what is left empty
     m = e > s; h, s, e, k = h[m], s[m], e[m], k[m]
     new = np.r_[True, (k[1:] != k[:-1]) | (h[1:] != h[:-1]) | ~(np.abs(e[:-1] - s[1:]) < eps)][:len(h)]   # a piece that starts a segment
     last = np.r_[np.flatnonzero(new)[1:] - 1, len(h) - 1][:len(h)]
-    segs, n = list(zip(h[new].tolist(), s[new].tolist(), e[last].tolist())), np.bincount(k[new], minlength=len(rows))
+    segs, n = list(zip(h[new].tolist(), s[new].tolist(), e[last].tolist())), np.bincount(k[new], minlength=len(a))
     return [segs[i - c:i] for i, c in zip(np.cumsum(n).tolist(), n.tolist())]
 
 # %% ../nbs/03_kinematics.ipynb #8368025f
@@ -702,7 +760,7 @@ def _batch_window(t, n, t0, t1, ids=None, first=0, eps=1e-9):
         raise KinematicsError(f"{_row_name(first + r, ids)}: window [{a[r]:g}, {b[r]:g}] s lies outside the track's span [{lo[r]:g}, {hi[r]:g}] s or is reversed")
     return np.maximum(a, lo), np.minimum(b, hi)
 
-# %% ../nbs/03_kinematics.ipynb #e0f38d47
+# %% ../nbs/03_kinematics.ipynb #07b4d9c0
 class BatchMotion(Motion):
     "Kinematics of B ragged tracks as padded arrays (B, N, ...) plus window values (B,) and the `settings` used."
     def __len__(self): return len(self.n)
@@ -763,4 +821,4 @@ def batch_window(bm:BatchMotion, # per-sample kinematics from `batch_motion` (it
     rows = np.asarray(rows, dtype=np.int64).reshape(-1)
     t, n = bm.t[rows], bm.n[rows]
     a, b = _batch_window(t, n, t0, t1, None if bm.ids is None else [bm.ids[r] for r in rows])
-    return dict(t0=a, t1=b, **_per_window(t, bm.xyz[rows], bm.dist[rows], a, b, np.maximum(n, 2)))
+    return dict(t0=a, t1=b, **_per_window(t, bm.xyz, bm.dist, a, b, np.maximum(n, 2), rows))
