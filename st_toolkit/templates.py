@@ -311,11 +311,11 @@ def _boxes_in(trk, t0, t1):
 
 def _box(b): return [float(x) for x in b]
 
-# %% ../nbs/06_templates.ipynb #5fad6cc3
+# %% ../nbs/06_templates.ipynb #1bcf1d10
 @patch
 def first_box(self:QAContext, trk, t0, t1):
     "Index of the first sample of `trk` in [t0, t1] that has a box, or None (a cached table of the track's times and box samples, no array work per call)."
-    tl, bi = self._box_table(trk)
+    tl, bi = self._boxidx.get(trk.id) or self._box_table(trk)
     i = bisect_left(tl, t0 - 1e-9)
     if bi is not None:                                  # some samples have no box: the next one that has
         k = bisect_left(bi, i); i = bi[k] if k < len(bi) else len(tl)
@@ -338,16 +338,18 @@ def boxes_in(self:QAContext, trk, t0, t1):
     return list(range(i0, i1)) if bi is None else bi[bisect_left(bi, i0):bisect_left(bi, i1)]
 
 @patch
-def modes(self:QAContext, trks, t0, t1):
+def modes(self:QAContext, trks, t0, t1, first=None): # first: their `first_box` in the window, if known
     "The referring modes that work for all of `trks` in the window [t0, t1]."
     out = ['description'] if all(t.id in self.desc for t in trks) else []
-    if all(self.first_box(t, t0, t1) is not None for t in trks): out = ['box'] + (['coords'] if self.codec.has_boxes else []) + out
+    first = [self.first_box(t, t0, t1) for t in trks] if first is None else first
+    if None not in first: out = ['box'] + (['coords'] if self.codec.has_boxes else []) + out
     return out
 
 @patch
 def refer(self:QAContext, rng, trks, t0, t1):
     "A `Ref` for each track (same mode for all), or a skip reason (str)."
-    ok, mode = self.modes(trks, t0, t1), self.cfg['refer']
+    first = [self.first_box(t, t0, t1) for t in trks]
+    ok, mode = self.modes(trks, t0, t1, first), self.cfg['refer']
     if mode == 'mixed':
         if not ok: return 'no box in window and no unique description'
         mode = _pick(rng, ok)
@@ -357,7 +359,8 @@ def refer(self:QAContext, rng, trks, t0, t1):
     if mode == 'description': return [Ref(self.desc[t.id], self.desc[t.id].removeprefix('the '), None, mode) for t in trks]
     pool = BOX_PHRASES if mode == 'box' else COORD_PHRASES
     tmpl = _pick(rng, pool)
-    return [self._box_ref(tmpl, t, t0, t1, self.cfg['palette'][j % len(self.cfg['palette'])], mode) for j, t in enumerate(trks)]
+    pal = self.cfg['palette']
+    return [self._box_ref(tmpl, t, t0, t1, pal[j % len(pal)], mode, first[j]) for j, t in enumerate(trks)]
 
 @patch
 def box_text(self:QAContext, trk, i):
@@ -367,9 +370,9 @@ def box_text(self:QAContext, trk, i):
     return c[i]
 
 @patch
-def _box_ref(self:QAContext, tmpl, trk, t0, t1, color, mode):
+def _box_ref(self:QAContext, tmpl, trk, t0, t1, color, mode, i=None): # i: `first_box` of the window, if known
     "A box or coordinate `Ref` anchored at the first frame of [t0, t1] where `trk` has a box."
-    i = self.first_box(trk, t0, t1)
+    if i is None: i = self.first_box(trk, t0, t1)
     if mode == 'box':
         keep = self.boxes_in(trk, t0, t1) if self.cfg['overlay'] == 'all' else (i,)
         tl = self._boxidx[trk.id][0]                     # the track's times as floats (`first_box`'s table)
@@ -401,20 +404,24 @@ def register_template(family:Family) -> Family:
     TEMPLATES[family.name] = family
     return family
 
-# %% ../nbs/06_templates.ipynb #7c7177ec
+# %% ../nbs/06_templates.ipynb #5e1379d5
 def _needs_camera(ctx):
     "A skip reason when the clock reference is the camera and the scene has no poses."
     return 'no camera poses (reference=camera)' if ctx.cfg['reference'] == 'camera' and ctx.scene.poses is None else None
 
 class KinematicFamily(Family):
-    "Base of the kinematic families: plans `(ctx, tracks, t0, t1)` over `n_objects` tracks with 3D positions (`moving`: only objects that move at all)."
+    "Base of the kinematic families: plans `(ctx, tracks, t0, t1)` over `n_objects` tracks with 3D positions (`moving`: only objects that move at all; 'one': at least one of them)."
     n_objects, camera, even, moving = 1, False, False, False
     def plan(self, ctx, rng):
         if len(ctx.tracks3d) < self.n_objects: return f"needs {self.n_objects} object(s) with 3D positions"
         if self.camera and (why := _needs_camera(ctx)): return why
-        pool = ctx.moving() if self.moving else ctx.tracks3d                 # a static object could never pass the family's checks
+        pool = ctx.moving() if self.moving is True else ctx.tracks3d         # a static object could never pass the family's checks
         if len(pool) < self.n_objects: return f"needs {self.n_objects} moving object(s)"
-        trks = _sample(rng, pool, self.n_objects)
+        mv = {id(t) for t in ctx.moving()} if self.moving == 'one' else None
+        if mv is not None and not mv: return "needs a moving object"
+        for _ in range(8):                                                   # 'one': redraw sets of static objects only
+            trks = _sample(rng, pool, self.n_objects)
+            if mv is None or any(id(t) in mv for t in trks): break
         w = ctx.window(rng, *trks, even=self.even)
         return 'too short for a window (or a gap)' if w is None else (ctx, trks, *w)
     def key(self, p): return (tuple(t.id for t in p[1]), p[2], p[3])
@@ -543,10 +550,10 @@ class DirectionTimeFamily(KinematicFamily):
         return ctx.sample(self.name, q, a, {'type': 'span', 'value': [float(s), float(e)]}, t0, t1, [r.overlay for r in refs if r.overlay],
                           **self.meta(ctx, refs, tracks=[trk.id], hour=int(h)))
 
-# %% ../nbs/06_templates.ipynb #de3f092b
+# %% ../nbs/06_templates.ipynb #2e8c5217
 class CompareFamily(KinematicFamily):
     "Which of two objects has the larger value over a common window (`kinematics.compare_distance` / `compare_speed`)."
-    n_objects, compare, batch, moved = 2, None, None, None
+    n_objects, compare, batch, moved, moving = 2, None, None, None, 'one'   # the faster or farther of two static objects is never asked
     def values(self, plans, vectorised=True):
         "(value a, value b, winner id or None) per plan."
         m = plans[0][0].cfg['margin'] if plans else 0
@@ -723,17 +730,15 @@ def _families(tasks, kind):
     if bad: raise TemplateError(f"unknown tasks {bad}; registered: {list(TEMPLATES)}")
     return [TEMPLATES[t] for t in tasks]
 
-# %% ../nbs/06_templates.ipynb #2705e6c2
+# %% ../nbs/06_templates.ipynb #f8fa7be0
 _WORDS = struct.Struct('<8Q').unpack
 
 class _Rng(random.Random):
     "A `random.Random` drawing from BLAKE2b(key, counter) — 8 words of 64 bits per hash: cheap to seed, deterministic everywhere."
     def __init__(self, x=None): self.seed(x); self.gauss_next = None
-    def seed(self, a=None, version=2): self._key, self._n, self._buf, self._h = str(a).encode(), 0, [], None
+    def seed(self, a=None, version=2): self._key, self._n, self._buf = str(a).encode() + b':', 0, []
     def _refill(self):
-        if self._h is None: self._h = hashlib.blake2b(self._key, digest_size=64)
-        h = self._h.copy(); h.update(self._n.to_bytes(8, 'little')); self._n += 1
-        self._buf = b = list(_WORDS(h.digest()))
+        self._buf = b = list(_WORDS(hashlib.blake2b(self._key + self._n.to_bytes(8, 'little'), digest_size=64).digest())); self._n += 1
         return b
     def _randbelow(self, n): return ((self._buf or self._refill()).pop() * n) >> 64   # uniform in [0, n) up to n / 2**64
     def random(self): return ((self._buf or self._refill()).pop() >> 11) * (1.0 / 9007199254740992)
@@ -742,9 +747,7 @@ class _Rng(random.Random):
         for _ in range(0, k, 64): r = (r << 64) | (self._buf or self._refill()).pop()
         return r >> (-k % 64)
     def getstate(self): return self._key, self._n, tuple(self._buf)
-    def setstate(self, state):
-        self._key, self._n, buf = state
-        self._h, self._buf = None, list(buf)
+    def setstate(self, state): self._key, self._n, self._buf = state[0], state[1], list(state[2])
 
 # %% ../nbs/06_templates.ipynb #25998e9b
 class _Job:

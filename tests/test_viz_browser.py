@@ -43,7 +43,7 @@ def pages(tmp_path_factory):
     figs = dict(traj3d=viz.plot_trajectories_3d(ego, pred=pred, max_frames=30),
                 merged3d=viz.plot_trajectories_3d(ego, pred=pred, max_frames=30, merge_above=1),
                 bev=viz.plot_trajectories_bev(ego, pred=pred, max_frames=30),
-                grounding=viz.grounding_view(static.video_path, stvg['gt']['value'], pred_tube, gt_span=stvg['gt']['span'], clip=(0, 3), num_frames=12),
+                grounding=viz.grounding_view(static.video_path, stvg['gt']['value'], pred_tube, gt_span=stvg['gt']['span'], clip=tuple(stvg['gt']['span']), num_frames=12),
                 qa=viz.qa_view(dist, qa_answer(dist), num_frames=6),
                 linked=viz.LinkedView(static, max_frames=20).figure())
     return {k: (viz.to_html(f, d / f'{k}.html'), f) for k, f in figs.items()}
