@@ -763,7 +763,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'st_toolkit.templates._batched': ('templates.html#_batched', 'st_toolkit/templates.py'),
                                       'st_toolkit.templates._box': ('templates.html#_box', 'st_toolkit/templates.py'),
                                       'st_toolkit.templates._box_ok': ('templates.html#_box_ok', 'st_toolkit/templates.py'),
-                                      'st_toolkit.templates._boxes_in': ('templates.html#_boxes_in', 'st_toolkit/templates.py'),
                                       'st_toolkit.templates._boxes_ok': ('templates.html#_boxes_ok', 'st_toolkit/templates.py'),
                                       'st_toolkit.templates._cap': ('templates.html#_cap', 'st_toolkit/templates.py'),
                                       'st_toolkit.templates._check_overlays': ('templates.html#_check_overlays', 'st_toolkit/templates.py'),

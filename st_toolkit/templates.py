@@ -209,7 +209,7 @@ class _Motions:
         pad = np.isnan(t)
         return np.where(pad, np.nan, yaw[j]), (hit | pad).all(1) & (s >= 0)
 
-# %% ../nbs/06_templates.ipynb #97efabee
+# %% ../nbs/06_templates.ipynb #62a2d163
 class QAContext:
     "Settings, codecs, tracks, seeded draws and the sample builder for one scene."
     def __init__(self, scene:Scene, cfg:dict, motions=None): # motions: the `_Motions` shared by a chunk of scenes
@@ -236,10 +236,7 @@ class QAContext:
 
     def moving(self):
         "The 3D tracks that move at all (a position changes between two samples)."
-        if self._moving is None:
-            sp = self.motions.spans()
-            self._moving = [t for t in self.tracks3d if sp[id(t)][3]] if all(id(t) in sp for t in self.tracks3d) else \
-                           [t for t in self.tracks3d if (np.diff(t.xyz, axis=0) != 0).any()]
+        if self._moving is None: sp = self.motions.spans(); self._moving = [t for t in self.tracks3d if sp[id(t)][3]]
         return self._moving
 
     def yaw(self):
@@ -283,7 +280,7 @@ def has_gap(self:QAContext, trk, t0, t1):
     "Does `trk` have a gap (a step over `MAX_GAP_S`) inside [t0, t1]?"
     return any(g0 < t1 and g1 > t0 for g0, g1 in self._span(trk)[2])
 
-# %% ../nbs/06_templates.ipynb #54063b80
+# %% ../nbs/06_templates.ipynb #f89af2a0
 class Ref:
     "How a question names one object: `phrase` in text, `label` among options, `overlay` to draw (or None), `mode`."
     __slots__ = ('phrase', 'label', 'overlay', 'mode')
@@ -303,15 +300,9 @@ def _sample(rng, pool, k):
         j = i + rng._randbelow(len(p) - i); p[i], p[j] = p[j], p[i]
     return p[:k]
 
-def _boxes_in(trk, t0, t1):
-    "Indices of the samples of `trk` inside [t0, t1] that have a box."
-    if trk.boxes is None: return np.zeros(0, int)
-    i0, i1 = np.searchsorted(trk.t, [t0 - 1e-9, t1 + 1e-9])
-    return i0 + np.flatnonzero(~np.isnan(trk.boxes[i0:i1, 0]))
-
 def _box(b): return [float(x) for x in b]
 
-# %% ../nbs/06_templates.ipynb #1bcf1d10
+# %% ../nbs/06_templates.ipynb #f7c22b77
 @patch
 def first_box(self:QAContext, trk, t0, t1):
     "Index of the first sample of `trk` in [t0, t1] that has a box, or None (a cached table of the track's times and box samples, no array work per call)."
@@ -332,7 +323,7 @@ def _box_table(self:QAContext, trk):
 
 @patch
 def boxes_in(self:QAContext, trk, t0, t1):
-    "Indices (a list) of the samples of `trk` in [t0, t1] that have a box (as `_boxes_in`, from the cached table)."
+    "Indices (a list) of the samples of `trk` in [t0, t1] that have a box (from the cached table, no array work)."
     tl, bi = self._box_table(trk)
     i0, i1 = bisect_left(tl, t0 - 1e-9), bisect_left(tl, t1 + 1e-9)
     return list(range(i0, i1)) if bi is None else bi[bisect_left(bi, i0):bisect_left(bi, i1)]
@@ -375,11 +366,11 @@ def _box_ref(self:QAContext, tmpl, trk, t0, t1, color, mode, i=None): # i: `firs
     if i is None: i = self.first_box(trk, t0, t1)
     if mode == 'box':
         keep = self.boxes_in(trk, t0, t1) if self.cfg['overlay'] == 'all' else (i,)
-        tl = self._boxidx[trk.id][0]                     # the track's times as floats (`first_box`'s table)
+        tl = self._box_table(trk)[0]                     # the track's times as floats
         ov = {'track': trk.id, 'color': color, 'boxes': {time_key(tl[j]): trk.boxes[j].tolist() for j in keep}}
         return Ref(tmpl.format(c=color), f"{color} box", ov, mode)
     bt = self.box_text(trk, i)
-    return Ref(tmpl.format(box=bt, t=self.ttext(self._boxidx[trk.id][0][i])), bt, None, mode)
+    return Ref(tmpl.format(box=bt, t=self.ttext(self._box_table(trk)[0][i])), bt, None, mode)
 
 # %% ../nbs/06_templates.ipynb #2f0b8a9b
 TEMPLATES = {}
