@@ -372,11 +372,15 @@ def _times(times):
     if bad.any(): _check_time(t[np.argmax(bad)], f't[{int(np.argmax(bad))}]')
     return t
 
-# %% ../nbs/05_coords.ipynb #a240b69b
+# %% ../nbs/05_coords.ipynb #5eda2e7b
 def _size(v):
     "An image size or duration (a number or an array, one per row) as the divisor the one-item writers use: `v or 1.0`."
     v = np.asarray(1.0 if v is None else v, dtype=np.float64)
     return np.where(v == 0, 1.0, v)
+
+def _rows_text(row, values, n):
+    "`n` texts of the %-template `row` filled from the flat list `values`: one formatting call for all (a template holds no newline)."
+    return ((row + '\n') * n % tuple(values)).split('\n')[:-1] if n else []
 
 def _format_box_rows(self, boxes, # (N, 4) boxes in pixels, xyxy (normalised if W, H are None)
                      W=None, H=None): # image width and height in pixels: numbers, or arrays (N,) with one per box
@@ -387,8 +391,9 @@ def _format_box_rows(self, boxes, # (N, 4) boxes in pixels, xyxy (normalised if 
         sx, sy = r / _size(W), r / _size(H)
         b = np.minimum(np.maximum(b * np.stack(np.broadcast_arrays(sx, sy, sx, sy), -1), 0.0), r)
     b = b + 0.0                                                            # no '-0'
-    if self._box_row is None or not (self._box_int or (b >= 0).all()): return [self._write_box(v) for v in b.tolist()]
-    return [self._box_row % tuple(v) for v in (np.rint(b).astype(np.int64) if self._box_int else b).tolist()]
+    row = self._box_row
+    if row is None or not (self._box_int or (b >= 0).all()): return [self._write_box(v) for v in b.tolist()]
+    return _rows_text(row, (np.rint(b).astype(np.int64) if self._box_int else b).reshape(-1).tolist(), len(b))
 
 def _format_times(self, times, # (N,) seconds from the start of the video
                   duration=None): # video length in seconds (needed by normalised formats): a number, or an array (N,)
@@ -396,7 +401,8 @@ def _format_times(self, times, # (N,) seconds from the start of the video
     t = _times(times)
     if self.time_range is not None: t = np.minimum(t / _size(duration), 1.0) * self.time_range
     t = (t + 0.0).tolist()
-    return [self._write_time(v) for v in t] if self._time_row is None else [self._time_row % v for v in t]
+    row = self._time_row
+    return [self._write_time(v) for v in t] if row is None else _rows_text(row, t, len(t))
 
 Codec.format_box_rows, Codec.format_times = _format_box_rows, _format_times
 

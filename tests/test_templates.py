@@ -171,3 +171,14 @@ def test_no_reference_cycles(scenes):
         qa = T.generate(scenes[:12], seed=0, chunk=5)
         assert len(qa) > 50 and gc.collect() == 0
     finally: gc.enable()
+
+def test_collector_left_as_found(scenes):
+    "`generate` switches the cyclic collector back on (only if it was on), and leaves objects a program froze itself frozen."
+    import gc
+    gc.collect()
+    try:
+        gc.disable(); T.generate(scenes[:3], seed=0); assert not gc.isenabled()          # off stays off
+        gc.enable(); a = T.generate(scenes[:3], seed=0); assert gc.isenabled() and gc.get_freeze_count() == 0
+        gc.freeze(); n = gc.get_freeze_count(); b = T.generate(scenes[:3], seed=0)
+        assert 0 < gc.get_freeze_count() <= n and gc.isenabled() and a == b              # still frozen (some may have died), none added
+    finally: gc.unfreeze(); gc.enable()
