@@ -163,12 +163,12 @@ def _description(trk):
     words = [str(w) for w in (trk.color, trk.category) if w]
     return ('the ' + ' '.join(words)) if words else None
 
-# %% ../nbs/06_templates.ipynb #a0b3e692
+# %% ../nbs/06_templates.ipynb #ac0df5d8
 class _Motions:
     "Per-sample kinematics of the 3D tracks of a chunk of scenes (one `kinematics.batch_motion`, made on first use) and window values from them."
     def __init__(self):
         self.tracks, self.scenes, self.bm, self.at, self.bad, self._spans, self._n, self._yaw = [], [], None, {}, False, {}, 0, {}
-        self.boxed, self.tabs, self._nt, self.bx, self.keys = [], {}, 0, [], {}     # every track of the chunk's scenes: box tables, boxes, time keys
+        self.boxed, self.tabs, self._nt, self.keys = [], {}, 0, {}     # every track of the chunk's scenes: box tables (with their boxes), time keys
     def box_table(self, trk):
         "(times as floats, indices of the samples with a box — None when all have one, (box array, row of the track's first box)) of `trk`; made for all the chunk's tracks at once."
         tab = self.tabs.get(id(trk))
@@ -183,7 +183,6 @@ class _Motions:
         n = [len(k.t) for k in new]; end = list(accumulate(n)); start = [e - m for e, m in zip(end, n)]
         tl = np.concatenate([k.t for k in new]).astype(np.float64, copy=False).tolist()
         bx = np.concatenate([np.full((len(k.t), 4), np.nan) if k.boxes is None else k.boxes for k in new]).astype(np.float64, copy=False).reshape(-1, 4)
-        self.bx.append(bx)
         idx = np.flatnonzero(~np.isnan(bx[:, 0]))                                         # the samples with a box, and each track's share of them
         lo, hi = np.searchsorted(idx, start).tolist(), np.searchsorted(idx, end).tolist()
         rel = (idx - np.repeat(start, np.subtract(hi, lo))).tolist()                      # as indices into the track
@@ -868,7 +867,7 @@ def kinematic_qa(scene:Scene, # a scene with 3D tracks
     "Kinematic QA samples (distance, speed, direction, direction_time, cmp_*) for one scene."
     return generate([scene], tasks, seed, kind='kinematic', **kw)
 
-# %% ../nbs/06_templates.ipynb #8c3fe6ac
+# %% ../nbs/06_templates.ipynb #48d706f6
 @patch
 def gtime(self:QAContext, t):
     "Time `t` written by the grounding codec (cached)."
@@ -929,12 +928,13 @@ def _write_tubes(rows):
         idx = ctx.boxes_in(trk, t0, t1)
         todo.setdefault((ctx.codec, id(ctx.motions)), {})[(id(ctx), k)] = (ctx, trk, k, [idx[j] for j in _spread(len(idx), ctx.cfg['max_boxes'])])
     for (codec, _), tubes in todo.items():
-        tubes, ts, g, size, arrs = list(tubes.values()), [], [], [], {}
+        tubes, ts, size, parts = list(tubes.values()), [], [], []
         for ctx, trk, _, i in tubes:                                        # times from the box tables, boxes by row of the chunk's box array
             tl, _, (bx, a) = ctx._box_table(trk)
-            ts += [tl[j] for j in i]; g += [a + j for j in i]; size += [(ctx.W, ctx.H, ctx.dur)] * len(i); arrs[id(bx)] = bx
+            ts += [tl[j] for j in i]; size += [(ctx.W, ctx.H, ctx.dur)] * len(i); parts.append((bx, [a + j for j in i]))
         size = np.array(size, np.float64).reshape(-1, 3)
-        bs = bx[g] if len(arrs) == 1 else np.array([c._box_table(trk)[2][0][c._box_table(trk)[2][1] + j] for c, trk, _, i in tubes for j in i]).reshape(-1, 4)
+        one = len({id(b) for b, _ in parts}) == 1                                     # the usual case: the chunk's box array, one fancy index
+        bs = parts[0][0][[r for _, rr in parts for r in rr]] if one else np.concatenate([b[rr] for b, rr in parts]).reshape(-1, 4)
         tt, bt, bs, e = codec.format_times(np.array(ts, np.float64), size[:, 2]), codec.format_box_rows(bs, size[:, 0], size[:, 1]), bs.tolist(), 0
         for ctx, trk, k, i in tubes:
             b, e, key = e, e + len(i), ctx.motions.key
