@@ -347,6 +347,7 @@ class TrainConfig:
     attn_implementation: str = None # default: flash_attention_2 if installed on GPU, else sdpa
     pad_to_multiple_of: int = None # e.g. 8 on GPU
     dataloader_workers: int = 0
+    dataloader_start: str = 'forkserver' # how workers start: 'forkserver' or 'spawn' (forking a threaded process can hang)
     cache_dir: str = None # on-disk frame cache shared by processes
     backend: str = 'decord'
     quiet: bool = False # no progress bars, no printed logs
@@ -380,6 +381,7 @@ def build_trainer(cfg:TrainConfig, callbacks=()):
         bf16=gpu and torch.cuda.is_bf16_supported() if cfg.bf16 is None else cfg.bf16, use_cpu=not gpu,
         activation_checkpointing=gc, activation_checkpointing_kwargs=dict(use_reentrant=False) if gc else None,
         remove_unused_columns=False, label_names=['labels'], report_to='none', dataloader_num_workers=cfg.dataloader_workers,
+        dataloader_multiprocessing_context=cfg.dataloader_start if cfg.dataloader_workers else None,
         ddp_find_unused_parameters=False, disable_tqdm=cfg.quiet)
     tr = Trainer(model=model, args=args, train_dataset=ds, data_collator=VideoCollator(proc, 'right', cfg.pad_to_multiple_of),
                  processing_class=proc, callbacks=list(callbacks))

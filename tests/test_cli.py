@@ -51,16 +51,17 @@ def test_quickstart_adapter_loads(qs):
     assert any('lora' in n for n, _ in model.named_parameters())
     assert (out / 'train' / 'final' / 'training_card.json').exists()
 
+@pytest.mark.browser
 def test_quickstart_views_load_in_browser(qs):
-    pw = pytest.importorskip('playwright.sync_api')
-    if not Path('/usr/bin/chromium').exists(): pytest.skip('needs Debian chromium at /usr/bin/chromium')
+    from conftest import CHROMIUM
+    import playwright.sync_api as pw
     out, _ = qs
     views = sorted((out / 'views').glob('*.html'))
     assert {v.stem for v in views} >= {'trajectories_3d', 'trajectories_bev', 'qa'}
     args = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
             '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader']
     with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path='/usr/bin/chromium', args=args)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
         for v in views:
             page, errors = b.new_page(), []
             page.on('pageerror', lambda e: errors.append(str(e)))

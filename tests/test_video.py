@@ -43,15 +43,21 @@ def test_disk_cache_shared_by_processes(vid, tmp_path, backend):
     assert later['decodes'] == 0 and later['sha'] == first[0]['sha']
     assert len(list(cache.glob('*/*.npz'))) == 1 and not list(cache.glob('*/.*'))
 
-def test_dataloader_workers(vid, tmp_path):
-    "A torch DataLoader with 2 workers decodes through the shared cache and matches the main process."
+class FrameClips:
+    "Six 0.4-s clips of a video, decoded through a disk cache (a module-level class: spawned workers import it)."
+    def __init__(self, vid, cache): self.vid, self.cache = vid, cache
+    def __len__(self): return 6
+    def __getitem__(self, i):
+        import torch
+        f, t = load_frames(self.vid, span=(i * 0.5, i * 0.5 + 0.4), num_frames=4, cache_dir=self.cache)
+        return torch.from_numpy(f), torch.from_numpy(t)
+
+@pytest.mark.parametrize('start', ['spawn', 'forkserver'])
+def test_dataloader_workers(vid, tmp_path, start):
+    "A torch DataLoader with 2 workers (started without fork) decodes through the shared cache and matches the main process."
     torch = pytest.importorskip('torch')
-    class DS(torch.utils.data.Dataset):
-        def __len__(self): return 6
-        def __getitem__(self, i):
-            f, t = load_frames(vid, span=(i * 0.5, i * 0.5 + 0.4), num_frames=4, cache_dir=tmp_path / 'c')
-            return torch.from_numpy(f), torch.from_numpy(t)
-    dl = torch.utils.data.DataLoader(DS(), batch_size=None, num_workers=2)
+    dl = torch.utils.data.DataLoader(FrameClips(vid, tmp_path / 'c'), batch_size=None, num_workers=2,
+                                     multiprocessing_context=start)
     got = list(dl)
     clear_cache(); DECODE_CALLS.clear()
     for i, (f, t) in enumerate(got):

@@ -6,13 +6,11 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = '/usr/bin/chromium'
+from conftest import CHROMIUM
 ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
         '--disable-component-update', '--disable-sync', '--enable-unsafe-swiftshader']   # the last: software WebGL for the 3D views
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f'headless browser tests need Debian chromium at {CHROMIUM} '
-                                                                   '(apt-get install chromium chromium-driver; .ci/run installs it)')]
+pytestmark = pytest.mark.browser    # skipped without chromium, failed with ST_REQUIRE_BROWSER=1 (tests/conftest.py)
 
 GD = "document.querySelector('.js-plotly-plot')"
 DECODE = """(v => { if (v === undefined || v === null) return null;
@@ -52,7 +50,7 @@ def pages(tmp_path_factory):
 def browser():
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield b
         b.close()
 
