@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, assume, strategies as st
 from st_toolkit.metrics import (temporal_iou, box_iou, viou, siou, stvg_ious, mra, within, rel_error, clock_error,
-                                MRA_THRESHOLDS, tube_arrays, score_samples, caption_scores, ReportCard, MetricError)
+                                MRA_THRESHOLDS, tube_arrays, score_samples, caption_scores, ReportCard, MetricError,
+                                rec_metrics, tvg_metrics, stack_tubes, stvg_metrics, Protocol, LLAVA_ST)
 
 SET = settings(max_examples=100, deadline=None)
 num = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -88,8 +89,10 @@ def test_tube_frame_keys_ints_or_time_strings():
     assert viou({0.5: [0, 0, 2, 2], '1': [0, 0, 2, 1]}, g) == 0.75 and siou({'0.50': [0, 0, 2, 2]}, g) == 1.0
 
 # --- quantities ---------------------------------------------------------------------------------------------------
+def _dec(x): return Fraction(repr(float(x)))   # values compare as the decimals they are written as
+
 def _mra_exact(p, g, strict=True):
-    P, G = Fraction(p), Fraction(g)
+    P, G = _dec(p), _dec(g)
     if G == 0: return 1.0 if P == 0 else 0.0
     r = abs(P - G) / abs(G)
     return sum((r < 1 - th) if strict else (r <= 1 - th) for th in MRA_THRESHOLDS) / 10
@@ -121,7 +124,7 @@ def test_mra_vectorised_equals_exact(pairs):
 def test_within_exact_at_the_edges(g, k, ulps):
     p = g * (1 + k / 100)
     for _ in range(abs(ulps)): p = np.nextafter(p, np.inf if ulps > 0 else -np.inf)
-    P, G = Fraction(float(p)), Fraction(float(g))
+    P, G = _dec(p), _dec(g)
     assert within(p, g) == (Fraction(3, 4) * G <= P <= Fraction(5, 4) * G)
     assert within(p, g, rel=0.2) == (abs(P - G) <= Fraction(1, 5) * G)
 
@@ -171,3 +174,42 @@ def test_caption_scores_meteor_and_tokenizer():
     assert set(s) == {'BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr'}
     assert 0 < s['METEOR'] < 1 and 0 < s['BLEU-1'] <= 1
     assert caption_scores(['A red car, drives to the left.'], ['a red car drives to the left'], metrics=('BLEU',))['BLEU-1'] == pytest.approx(1.0, abs=1e-6)
+
+
+# --- issue 17: one test per defect (each fails on the code before the fix) -----------------------------------------
+def _edge_sample(**kw):
+    "A 5-s clip at 30 fps, the object on frames 47..60: LLaVA-ST's frames round(i * 150/99) include 47 at i = 31."
+    B = [0, 0, 10, 10]
+    s = dict(id='edge', task='stvg', question='where?', meta=dict(fps=30), clip=dict(t0=0, t1=5),
+             gt=dict(type='boxes', value={f / 30: B for f in range(47, 61)}, span=[47 / 30, 60 / 30]))
+    return s | kw, dict(span=None, boxes={f / 30: B for f in range(47, 61)})
+
+def test_defect1_llava_st_snaps_to_video_frames():
+    s, p = _edge_sample()
+    assert score_samples([s], [p], LLAVA_ST)['stvg']['m_vIoU'] == 1.0            # 9 of 9 evaluated frames match
+    assert score_samples([s], [p], Protocol(num_frames=100))['stvg']['m_vIoU'] == 0.8
+
+def test_defect3_decimal_boundaries():
+    assert within(3.0, 2.4) and within(1.8, 2.4)                                  # |3.0 - 2.4| = 0.6 = 0.25 * 2.4
+    assert mra(109.76, 156.8, strict=False) == 0.5 and mra(0.125, 0.1) == 0.5 and mra(0.125, 0.1, strict=False) == 0.6
+
+def test_defect5_rec_invalid_box_is_a_miss_and_tvg_same():
+    g = [[0, 0, 10, 10]] * 3
+    assert rec_metrics([[0, 0, 10, 10], [10, 0, 0, 10], None], g)['acc@0.5'] == 1 / 3
+    assert rec_metrics([[0, 0, 10, 10], [10, 0, 0, 10], None], g, unparsed='drop')['acc@0.5'] == 0.5
+    with pytest.raises(MetricError, match=r"pred\[1\]=\[10, 0, 0, 10\] has x2 < x1"):
+        rec_metrics([[0, 0, 10, 10], [10, 0, 0, 10], None], g, invalid='raise')
+    assert tvg_metrics([[1, 1]], [[1, 1]], same=0.0)['mIoU'] == 0.0 and tvg_metrics([[1, 1]], [[1, 1]])['mIoU'] == 1.0
+
+def test_stack_tubes_fast_path_equals_general_path():
+    "Float-list boxes (read in one marshal pass) and the same boxes as tuples/ints/None (the general path) stack alike."
+    rng = np.random.default_rng(0)
+    fl = [{int(f): [float(v) for v in np.sort(rng.uniform(0, 50, 4).reshape(2, 2), 0).T.ravel()[[0, 2, 1, 3]]]
+           for f in rng.choice(30, rng.integers(0, 10), replace=False)} for _ in range(50)]
+    other = [{str(k): (None if i % 7 == 0 else tuple(v)) for i, (k, v) in enumerate(d.items())} for d in fl]
+    fl2 = [{k: (None if i % 7 == 0 else v) for i, (k, v) in enumerate(d.items())} for d in fl]
+    for frames in (None, range(30)):
+        a, b = stack_tubes(fl2, fl[::-1], frames), stack_tubes(other, fl[::-1], frames)
+        for x, y in zip(a, b): np.testing.assert_array_equal(x, y)
+    with pytest.raises(MetricError, match="are the same frame"): stack_tubes([{1: [0., 0., 1., 1.], 1.0000001: [0., 0., 1., 1.]}], [{}])
+    with pytest.raises(MetricError, match=r"pred\[0\]\[1\]: expected a box"): stack_tubes([{1: [0., 0., 1.]}], [{}])
