@@ -18,7 +18,7 @@ __all__ = ['UNPARSED', 'BLOCK', 'INVALID', 'MRA_THRESHOLDS', 'CAPTION_METRICS', 
            'tube_arrays', 'align_tube', 'stvg_ious', 'viou', 'siou', 'stvg_metrics', 'tvg_metrics', 'rec_metrics',
            'within', 'abs_error', 'rel_error', 'mra', 'quantity_metrics', 'clock_error', 'clock_metrics',
            'choice_accuracy', 'caption_scores', 'Protocol', 'read_answer', 'ReportCard', 'protocol_text',
-           'score_samples']
+           'score_samples', 'tubedetr_frames', 'tubedetr_scores', 'tubedetr_metrics']
 
 # %% ../nbs/09_metrics.ipynb #c7a1cff1
 class MetricError(ValueError):
@@ -989,3 +989,45 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
     overall = dict(n=len(samples), unparsed=sum(r['unparsed'] for r in tasks.values()), invalid=sum(r['invalid'] for r in tasks.values()),
                    score=_mean(heads), score_name='macro mean of the task headline metrics (caption scores excluded)')
     return ReportCard(_py(tasks), _py(overall), pr.to_dict(), _py(per))
+
+# %% ../nbs/09_metrics.ipynb #d501ef42
+def tubedetr_frames(start:int, # first frame of the clip
+                    end:int, # frame after the clip (TubeDETR's `end_frame`)
+                    video_fps:float, # the video's frame rate
+                    fps:float=5, # evaluation rate
+                    max_frames:int=200): # cap, thinned uniformly
+    "TubeDETR's evaluated frames: `start`, then each frame where `int(frame · fps / video_fps)` changes, at most `max_frames`."
+    rate = fps / video_fps
+    f = np.arange(start, end, dtype=np.int64)
+    blk = (f * rate).astype(np.int64)                                  # int() of a non-negative float, as theirs
+    ids = np.concatenate([[start], f[1:][blk[1:] > blk[:-1]]]).astype(np.int64)
+    return ids[(np.arange(max_frames) * len(ids)) // max_frames] if len(ids) > max_frames else ids
+
+def tubedetr_scores(frame_ids, # evaluated frames, from `tubedetr_frames`
+                    gt_sted, # ground-truth [start, end) frame numbers
+                    pred_sted, # predicted [start, end) frame numbers
+                    gt_boxes:dict, # {frame number: xyxy} of the ground truth
+                    pred_boxes:dict, # {frame number: xyxy} predicted (a missing frame scores IoU 0)
+                   ) -> dict:
+    "tIoU, vIoU and gt_vIoU of one sample as TubeDETR's evaluator computes them."
+    (gs, ge), (ps, pe) = gt_sted, pred_sted
+    lo, hi, first = max(gs, ps), min(ge, pe), min(gs, ps)
+    tiou = 0 if hi <= lo else (hi - lo) / ((ge - gs) + (pe - ps) - (hi - lo))
+    f = np.asarray(frame_ids, dtype=np.int64)
+    gf = f[(gs <= f) & (f < ge)].tolist()                              # the ground truth's evaluated frames
+    ious = [float(_iou_raw(np.asarray(pred_boxes[k], float), np.asarray(gt_boxes[k], float))) if k in pred_boxes
+            else 0.0 for k in gf]
+    n_union = int(((first <= f) & (f < hi)).sum())                     # their union ends at min(gt_end, pred_end)
+    viou = sum(i for k, i in zip(gf, ious) if lo <= k < hi) / max(n_union, 1)   # added in frame order, as theirs
+    return dict(tiou=tiou, viou=viou, gt_viou=sum(ious) / max(len(gf), 1))
+
+def tubedetr_metrics(scores:list, # `tubedetr_scores` of each sample
+                     qtypes:list=None, # question type per sample (VidSTG: 'declarative' / 'interrogative')
+                     thresholds=(0.3, 0.5)) -> dict:
+    "Means of tIoU, vIoU, gt_vIoU and vIoU@R, gt_vIoU@R (`>`), overall and per question type."
+    def agg(ss):
+        out = {f'm_{k}': _mean([s[k] for s in ss]) for k in ('tiou', 'viou', 'gt_viou')}
+        return out | {f'{k}@{r:g}': _mean([s[k] > r for s in ss]) for k in ('viou', 'gt_viou') for r in thresholds}
+    out = agg(scores)
+    for q in dict.fromkeys(qtypes or []): out[q] = agg([s for s, t in zip(scores, qtypes) if t == q])
+    return out

@@ -213,3 +213,12 @@ def test_stack_tubes_fast_path_equals_general_path():
         for x, y in zip(a, b): np.testing.assert_array_equal(x, y)
     with pytest.raises(MetricError, match="are the same frame"): stack_tubes([{1: [0., 0., 1., 1.], 1.0000001: [0., 0., 1., 1.]}], [{}])
     with pytest.raises(MetricError, match=r"pred\[0\]\[1\]: expected a box"): stack_tubes([{1: [0., 0., 1.]}], [{}])
+
+def test_defect2_tubedetr_frames_and_scores():
+    "TubeDETR's frames are 1/5-s blocks counted from frame 0 (not steps from the clip start); tIoU on native frames."
+    from st_toolkit.metrics import tubedetr_frames, tubedetr_scores
+    assert tubedetr_frames(4, 30, 30).tolist() == [4, 6, 12, 18, 24]
+    B = [0, 0, 10, 10]
+    s = tubedetr_scores(tubedetr_frames(0, 30, 30), (6, 20), (10, 30), {k: B for k in range(6, 20)},
+                        {6: [50, 50, 60, 60], 12: B, 18: [0, 0, 10, 5]})
+    assert s == dict(tiou=10 / 24, viou=1.5 / 3, gt_viou=1.5 / 3)
