@@ -11,6 +11,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'st_toolkit.cli.cmd_eval': ('cli.html#cmd_eval', 'st_toolkit/cli.py'),
                                 'st_toolkit.cli.cmd_lift': ('cli.html#cmd_lift', 'st_toolkit/cli.py'),
                                 'st_toolkit.cli.cmd_quickstart': ('cli.html#cmd_quickstart', 'st_toolkit/cli.py'),
+                                'st_toolkit.cli.cmd_score': ('cli.html#cmd_score', 'st_toolkit/cli.py'),
                                 'st_toolkit.cli.cmd_synth': ('cli.html#cmd_synth', 'st_toolkit/cli.py'),
                                 'st_toolkit.cli.cmd_template': ('cli.html#cmd_template', 'st_toolkit/cli.py'),
                                 'st_toolkit.cli.cmd_train': ('cli.html#cmd_train', 'st_toolkit/cli.py'),
