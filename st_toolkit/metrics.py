@@ -369,7 +369,7 @@ def siou(pred:dict, # predicted tube {frame: xyxy}
     "sIoU: summed box IoU over frames in both tubes / frames in both."
     return stvg_ious(*tube_arrays(pred, gt, frames)[1:])['siou']
 
-# %% ../nbs/09_metrics.ipynb #683a19d5
+# %% ../nbs/09_metrics.ipynb #61140c5a
 def _key(prefix, r): return f'{prefix}@{r:g}'
 
 def _opt_rows(x, width, name):
@@ -404,7 +404,8 @@ def stvg_metrics(pred, # predicted boxes (S, F, 4), NaN rows = no box
     ok = np.ones(len(r['viou']), bool) if parsed is None else np.asarray(parsed, bool)
     t, v, s = (_apply_unparsed(r[k], ok, unparsed) for k in ('tiou', 'viou', 'siou'))
     out = _summary(len(ok), len(v), (~ok).sum(), m_tIoU=_mean(t), m_vIoU=_mean(v), m_sIoU=_mean(s),
-                   **{_key('vIoU', th): metric_at(v, th, strict) for th in thresholds})
+                   **{_key('vIoU', th): metric_at(v, th, strict) for th in thresholds},
+                   **{_key(k, th): metric_at(x, th, strict) for k, x in (('tIoU', t), ('sIoU', s)) for th in thresholds})
     return out | (dict(per_sample=r) if per_sample else {})
 
 def tvg_metrics(pred, # predicted spans (N, 2), or a list with None for unparsed answers
@@ -442,7 +443,11 @@ def rec_metrics(pred, # predicted boxes (N, 4), or a list with None for unparsed
     iou = np.where(fine, _iou_raw(np.where(fine[:, None], p, 0.), g), 0.)
     iou = _apply_unparsed(iou, ok, unparsed)[good[ok] if unparsed == 'drop' else good]
     ths = np.atleast_1d(threshold).tolist()
-    return _summary(len(g), len(iou), (~ok).sum(), **{_key('acc', th): metric_at(iou, th, strict) for th in ths}, mIoU=_mean(iou))
+    cx, cy = (p[:, 0] + p[:, 2]) / 2, (p[:, 1] + p[:, 3]) / 2           # box-centre accuracy: the centre inside the truth
+    centre = fine & (g[:, 0] <= cx) & (cx <= g[:, 2]) & (g[:, 1] <= cy) & (cy <= g[:, 3])
+    centre = _apply_unparsed(centre, ok, unparsed)[good[ok] if unparsed == 'drop' else good]
+    return _summary(len(g), len(iou), (~ok).sum(), **{_key('acc', th): metric_at(iou, th, strict) for th in ths}, mIoU=_mean(iou),
+                    centre_acc=_mean(centre))
 
 # %% ../nbs/09_metrics.ipynb #b7227948
 MRA_THRESHOLDS = tuple(Fraction(k, 20) for k in range(10, 20))  # θ = 0.50, 0.55, ..., 0.95, exact
@@ -890,7 +895,7 @@ class ReportCard:
         text = str(src)
         return cls.from_dict(json.loads(text if text.lstrip().startswith('{') else Path(src).read_text()))
 
-# %% ../nbs/09_metrics.ipynb #d0cd8683
+# %% ../nbs/09_metrics.ipynb #24fdf4af
 def _pct(v): return '—' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.1f}'
 _COUNTS = ('task', 'kind', 'n', 'n_scored', 'unparsed', 'invalid', 'headline', 'unit', 'note')
 
@@ -903,14 +908,16 @@ def _show(name, v, unit=None):
 
 def _frames_text(p):
     if p.get('fps'): return f"{p['fps']:g} fps" + (f", at most {p['max_frames']}" if p.get('max_frames') else '')
-    if p.get('num_frames'): return f"{p['num_frames']} uniform frames"
+    if p.get('num_frames'): return f"{p['num_frames']} uniform frames" + (' snapped to video frames' if p.get('snap') else '')
     return "the tubes' own frames"
 
 def protocol_text(p:dict) -> str:
     "One line that states an evaluation protocol (a `Protocol.to_dict()`)."
     over = ', '.join(f"{'>' if v else '>='} for {k}" for k, v in (p.get('strict_by_task') or {}).items())
     parts = [f"protocol {p.get('name')!r}", f"frames: {_frames_text(p)}", f"metric@R: {'>' if p.get('strict') else '>='}" + (f" ({over})" if over else ''),
-             f"unparsed: {'counted wrong' if p.get('unparsed') == 'wrong' else 'dropped'}",
+             f"unparsed: {'counted wrong' if p.get('unparsed') == 'wrong' else 'dropped'}" +
+             ''.join(f" ({'wrong' if v == 'wrong' else 'dropped'} for {k})" for k, v in (p.get('unparsed_by_task') or {}).items()),
+             f"invalid: {'counted wrong' if p.get('invalid', 'wrong') == 'wrong' else 'dropped'}",
              f"quantities: ±{100 * p.get('rel', 0.25):g}%" + (f" or ±{p['abs_tol']:g}" if p.get('abs_tol') else ''),
              f"MRA: {'<' if p.get('mra_strict', True) else '<='}", f"clock: ±{p.get('clock_tol', 1)} h",
              f"R@1 at {'/'.join(f'{t:g}' for t in p.get('tvg_thresholds', ()))}", f"vIoU@{'/'.join(f'{t:g}' for t in p.get('stvg_thresholds', ()))}",
