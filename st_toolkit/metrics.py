@@ -677,7 +677,7 @@ TUBEDETR = Protocol('tubedetr', fps=5, max_frames=200, strict=True)
 LLAVA_ST = Protocol('llava-st', num_frames=100, snap=True, strict_by_task={'tvg': True}, unparsed_by_task={'rec': 'drop'},
                     stvg_tiou='span')
 
-# %% ../nbs/09_metrics.ipynb #42fa0a43
+# %% ../nbs/09_metrics.ipynb #601f1ff7
 _UNIT_DIM = {'m': 'm', 'm/s': 'm/s'}
 
 def _kind(s):
@@ -701,6 +701,8 @@ def _read_clock(p, g):
 
 def _read_span(p, g):
     if isinstance(p, dict): p = p.get('span')
+    if type(p) in (list, tuple) and len(p) == 2 and type(p[0]) in (float, int) and type(p[1]) in (float, int):
+        return np.array(p, dtype=np.float64) if math.isfinite(p[0]) and math.isfinite(p[1]) and p[1] >= p[0] else None
     try: s = np.asarray(p, dtype=np.float64)
     except (TypeError, ValueError): return None
     return s if s.shape == (2,) and np.isfinite(s).all() and s[1] >= s[0] else None
@@ -737,10 +739,11 @@ _READERS = dict(quantity=_read_quantity, clock=_read_clock, span=_read_span, tub
 
 def read_answer(sample:dict, # a QA sample (uses `gt`)
                 pred, # the parsed answer, None if parsing failed
+                kind:str=None, # the sample's scoring kind, when already known
                ):
     "`(value, status)` of a parsed answer for scoring: status 'ok', 'unparsed' (None) or 'invalid'."
     if pred is None: return None, 'unparsed'
-    v = _READERS[_kind(sample)](pred, sample['gt'])
+    v = _READERS[kind or _kind(sample)](pred, sample['gt'])
     return (v, 'ok') if v is not None else (None, 'invalid')
 
 # %% ../nbs/09_metrics.ipynb #4dab87a2
@@ -773,7 +776,7 @@ def _score_box(ss, vals, st, pr, task):
     p, ok = _opt_rows(list(vals), 4, 'pred')
     return m, dict(iou=np.where(ok, _iou_raw(p, np.asarray(g, dtype=np.float64)), np.nan))
 
-# %% ../nbs/09_metrics.ipynb #c9ed9583
+# %% ../nbs/09_metrics.ipynb #3cc8fa72
 def _aligned(s, ptube, pspan, pr):
     "One tube sample on the protocol's frames in its clip: (times (F,), pred (F, 4), gt (F, 4))."
     gt, clip = s['gt'], s.get('clip') or {}
@@ -781,7 +784,8 @@ def _aligned(s, ptube, pspan, pr):
     fps = (s.get('meta') or {}).get('fps') or clip.get('fps')
     try: t = pr.frame_times(clip.get('t0', min(keys, default=0.)), clip.get('t1', max(keys, default=0.)), fps)
     except MetricError as e: raise MetricError(f"sample {s.get('id')!r}: {e}") from None
-    return t, align_tube(ptube, t, span=pspan), align_tube(gt['value'], t, span=gt.get('span'))
+    tol = 0.5 / fps if pr.snap and t is not None else None        # snapped: a box counts on its own video frame only
+    return t, align_tube(ptube, t, tol, pspan), align_tube(gt['value'], t, tol, gt.get('span'))
 
 def _pad(arrs, width):
     "Stack (F_i, width) arrays into (S, F, width) with NaN padding."
@@ -959,7 +963,7 @@ def plot(self:ReportCard, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/09_metrics.ipynb #d7d091d9
+# %% ../nbs/09_metrics.ipynb #cf225ddc
 def _headline(task, kind, m, pr):
     "The metric that stands for a task: a per-task choice if it was computed, else the kind's."
     h = HEADLINE_BY_TASK.get(task)
@@ -977,7 +981,7 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
     preds = [preds.get(s.get('id')) for s in samples] if isinstance(preds, dict) else list(preds)
     if len(preds) != len(samples): raise MetricError(f"score_samples: {len(preds)} answers for {len(samples)} samples")
     kinds = [_kind(s) for s in samples]
-    read = [read_answer(s, p) for s, p in zip(samples, preds)]
+    read = [read_answer(s, p, k) for s, p, k in zip(samples, preds, kinds)]
     per = [dict(id=s.get('id'), task=s['task'], kind=k, status=st) for s, k, (_, st) in zip(samples, kinds, read)]
     tasks = {}
     wrong = replace(pr, unparsed='wrong', unparsed_by_task={})        # what is left after dropping scores 0 when not ok
@@ -986,8 +990,8 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
         keep = [i for i in idx if dict(unparsed=pr.unparsed_for(task), invalid=pr.invalid).get(read[i][1]) != 'drop']
         m, ps = _SCORERS[kind]([samples[i] for i in keep], [read[i][0] for i in keep], [read[i][1] for i in keep], wrong, task) \
                 if keep else (dict(n_scored=0), {})
-        for key, arr in ps.items():
-            for j, i in enumerate(keep): per[i][key] = arr[j]
+        for key, arr in ps.items():                                    # per-sample scores as Python floats, NaN as None
+            for i, v in zip(keep, np.asarray(arr, dtype=np.float64).tolist()): per[i][key] = None if v != v else v
         tasks[name] = dict(task=task, kind=kind, n=len(idx), unparsed=st.count('unparsed'), invalid=st.count('invalid'),
                            n_scored=m['n_scored'], headline=_headline(task, kind, m, pr)) | \
                       {k: v for k, v in m.items() if k not in ('n', 'n_scored', 'unparsed')}
@@ -995,7 +999,7 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
     heads = [h for h in heads if h is not None and not math.isnan(h)]
     overall = dict(n=len(samples), unparsed=sum(r['unparsed'] for r in tasks.values()), invalid=sum(r['invalid'] for r in tasks.values()),
                    score=_mean(heads), score_name='macro mean of the task headline metrics (caption scores excluded)')
-    return ReportCard(_py(tasks), _py(overall), pr.to_dict(), _py(per))
+    return ReportCard(_py(tasks), _py(overall), pr.to_dict(), per)
 
 # %% ../nbs/09_metrics.ipynb #d501ef42
 def tubedetr_frames(start:int, # first frame of the clip
