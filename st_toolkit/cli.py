@@ -239,7 +239,7 @@ def cmd_quickstart(a):
     quickstart(a.out, model=a.model, steps=a.steps, quiet=a.quiet)
     return 0
 
-# %% ../nbs/14_cli.ipynb #e69e9d6f
+# %% ../nbs/14_cli.ipynb #28274ae6
 def _parser():
     p = argparse.ArgumentParser(prog='st-toolkit', description='Spatio-temporal reasoning toolkit for vision-language models.')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
@@ -271,9 +271,10 @@ def _parser():
     q = add('viz', cmd_viz, 'write a standalone HTML view of a scene')
     q.add_argument('scene'); q.add_argument('--out', required=True); q.add_argument('--pred', help='a second scene (e.g. pseudo-labels) to compare')
     q.add_argument('--view', choices=['3d', 'bev'], default='3d')
-    q = add('score', cmd_score, 'score answers from any source (JSONL of {id, answer}, or a field of the data) into a report card')
+    q = add('score', cmd_score, 'score answers from any source (JSONL of {id, answer}, or a data field) into a report card')
     q.add_argument('answers', help='JSONL file of {"id", "answer"} records, or the name of a field of the data records')
-    q.add_argument('--data', required=True, help='dataset file with the ground truth'); q.add_argument('--out', help='folder for report_card.json')
+    q.add_argument('--data', required=True, help='dataset file with the ground truth')
+    q.add_argument('--out', help='folder for report_card.json')
     q.add_argument('--protocol', default='default', help='scorer preset: default, llava-st, tubedetr')
     return p
 

@@ -49,7 +49,7 @@ def _order(b):
 
 def _clip(v, hi): return min(max(v, 0.0), hi)
 
-# %% ../nbs/05_coords.ipynb #514eb16f
+# %% ../nbs/05_coords.ipynb #babbe689
 class Codec:
     "Writes and reads boxes (pixels, xyxy) and times (seconds) in one text format."
     name, box_range, time_range, digits, has_boxes = 'base', None, None, 1, True
@@ -76,7 +76,8 @@ class Codec:
         return t if self.time_range is None else min(max(t - offset, 0.0) / (duration or 1.0), 1.0) * self.time_range
 
     def _from_text_time(self, v, duration, offset=0.0):
-        if self.time_range is not None: return offset + min(max(v, 0.0), self.time_range) / self.time_range * (duration or 1.0)
+        if self.time_range is not None:
+            return offset + min(max(v, 0.0), self.time_range) / self.time_range * (duration or 1.0)
         return min(v, duration) if duration else v
 
     # --- boxes --------------------------------------------------------------------------------

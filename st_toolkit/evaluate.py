@@ -183,8 +183,8 @@ def _preset(protocol):
     if protocol not in PRESETS: raise AnswersError(f"protocol {protocol!r}: expected one of {', '.join(PRESETS)}")
     return PRESETS[protocol]
 
-# %% ../nbs/12_evaluate.ipynb #939b7784
-def score(answers, # JSONL file of {id, answer}, a {id: answer} dict, a list in data order, or a field of the data records
+# %% ../nbs/12_evaluate.ipynb #0dc5f771
+def score(answers, # JSONL of {id, answer}, a {id: answer} dict, a list in data order, or a field of the data records
           data, # a dataset file (any format `formats.read_dataset` reads) or a list of QA samples
           protocol='default', # a preset name from `PRESETS`, a `Protocol` or its dict
           **settings): # `Protocol` overrides (strict=, unparsed=, ...)
@@ -196,7 +196,8 @@ def score(answers, # JSONL file of {id, answer}, a {id: answer} dict, a list in 
     parsed = [None if a is None else parse_answer(a, s) for a, s in zip(texts, samples)]
     src = str(answers) if isinstance(answers, (str, Path)) else type(answers).__name__
     extra = dict(answers=src, data=str(data) if not isinstance(data, (list, tuple)) else None,
-                 missing_answers=sum(a is None for a in texts), unknown_ids=len(unknown), unknown_id_examples=unknown[:5])
+                 missing_answers=sum(a is None for a in texts), unknown_ids=len(unknown),
+                 unknown_id_examples=unknown[:5])
     pr = _preset(protocol)
     pr = Protocol.from_dict(pr.to_dict() | settings | dict(extra=pr.extra | extra))
     return Evaluation(score_samples(samples, parsed, pr), samples, texts, parsed)

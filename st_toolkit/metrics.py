@@ -136,7 +136,7 @@ def sample_frames(t0:float, # start of the evaluated clip, seconds
     if video_fps: t = np.unique(np.clip(np.round(t * video_fps), math.ceil(t0 * video_fps - 1e-9), math.floor(t1 * video_fps + 1e-9))) / video_fps
     return t
 
-# %% ../nbs/09_metrics.ipynb #9335abb5
+# %% ../nbs/09_metrics.ipynb #548f20d9
 _NAN4 = np.full(4, np.nan)
 
 def _fkeys(ks):
@@ -244,7 +244,8 @@ def _stack(preds, gts, frames, one):
     (ps, pk, pb), (gs, gk, gb) = _flat(preds, 'pred', one), _flat(gts, 'gt', one)
     uk, kid = _key_ids(np.concatenate([pk, gk])); K = max(len(uk), 1)
     cells = (np.concatenate([ps, gs]) * K + kid).astype(np.int64)
-    for c, tubes, nm in ((cells[:len(pk)], preds, 'pred'), (cells[len(pk):], gts, 'gt')): _no_dups(c, S * K, tubes, nm, one)
+    for c, tubes, nm in ((cells[:len(pk)], preds, 'pred'), (cells[len(pk):], gts, 'gt')):
+        _no_dups(c, S * K, tubes, nm, one)
     if frames is not None:                                            # one frame list for all: columns by lookup
         f = np.unique(_fkeys(frames)); F = len(f)
         fr, mask = np.broadcast_to(f, (S, F)).copy(), np.ones((S, F), bool)
@@ -256,7 +257,7 @@ def _stack(preds, gts, frames, one):
         mask = np.arange(F) < cnt[:, None]
         fr = np.full((S, F), np.nan); s_, k_ = np.nonzero(grid); fr[s_, rank[s_, k_]] = uk[k_]
         col, hit = rank.ravel()[cells], np.ones(len(cells), bool)
-    else:                                                             # per-sample union: rank of each (sample, key) pair
+    else:                                                             # per-sample union: rank of (sample, key) pairs
         uc, inv = np.unique(cells, return_inverse=True)
         start = np.searchsorted(uc, np.arange(S) * K); cnt = np.diff(np.append(start, len(uc)))
         F = int(cnt.max(initial=0)); mask = np.arange(F) < cnt[:, None]
@@ -369,7 +370,7 @@ def siou(pred:dict, # predicted tube {frame: xyxy}
     "sIoU: summed box IoU over frames in both tubes / frames in both."
     return stvg_ious(*tube_arrays(pred, gt, frames)[1:])['siou']
 
-# %% ../nbs/09_metrics.ipynb #61140c5a
+# %% ../nbs/09_metrics.ipynb #8b0cfe36
 def _key(prefix, r): return f'{prefix}@{r:g}'
 
 def _opt_rows(x, width, name):
@@ -382,7 +383,7 @@ def _opt_rows(x, width, name):
 INVALID = ('wrong', 'drop', 'raise')
 
 def _valid(bad, invalid, check):
-    "The mask of answers to keep given `bad` (parsed but invalid) ones: all but the dropped; `check()` raises for 'raise'."
+    "Mask of answers to keep, given the `bad` (parsed but invalid) ones; `check()` raises for 'raise'."
     if invalid not in INVALID: raise MetricError(f"invalid={invalid!r}: expected one of {INVALID}")
     if invalid == 'raise' and bad.any(): check()
     return ~bad if invalid == 'drop' else np.ones(len(bad), bool)
@@ -405,7 +406,8 @@ def stvg_metrics(pred, # predicted boxes (S, F, 4), NaN rows = no box
     t, v, s = (_apply_unparsed(r[k], ok, unparsed) for k in ('tiou', 'viou', 'siou'))
     out = _summary(len(ok), len(v), (~ok).sum(), m_tIoU=_mean(t), m_vIoU=_mean(v), m_sIoU=_mean(s),
                    **{_key('vIoU', th): metric_at(v, th, strict) for th in thresholds},
-                   **{_key(k, th): metric_at(x, th, strict) for k, x in (('tIoU', t), ('sIoU', s)) for th in thresholds})
+                   **{_key(k, th): metric_at(x, th, strict)
+                      for k, x in (('tIoU', t), ('sIoU', s)) for th in thresholds})
     return out | (dict(per_sample=r) if per_sample else {})
 
 def tvg_metrics(pred, # predicted spans (N, 2), or a list with None for unparsed answers
@@ -443,13 +445,13 @@ def rec_metrics(pred, # predicted boxes (N, 4), or a list with None for unparsed
     iou = np.where(fine, _iou_raw(np.where(fine[:, None], p, 0.), g), 0.)
     iou = _apply_unparsed(iou, ok, unparsed)[good[ok] if unparsed == 'drop' else good]
     ths = np.atleast_1d(threshold).tolist()
-    cx, cy = (p[:, 0] + p[:, 2]) / 2, (p[:, 1] + p[:, 3]) / 2           # box-centre accuracy: the centre inside the truth
+    cx, cy = (p[:, 0] + p[:, 2]) / 2, (p[:, 1] + p[:, 3]) / 2           # box-centre accuracy: centre inside the truth
     centre = fine & (g[:, 0] <= cx) & (cx <= g[:, 2]) & (g[:, 1] <= cy) & (cy <= g[:, 3])
     centre = _apply_unparsed(centre, ok, unparsed)[good[ok] if unparsed == 'drop' else good]
-    return _summary(len(g), len(iou), (~ok).sum(), **{_key('acc', th): metric_at(iou, th, strict) for th in ths}, mIoU=_mean(iou),
-                    centre_acc=_mean(centre))
+    accs = {_key('acc', th): metric_at(iou, th, strict) for th in ths}
+    return _summary(len(g), len(iou), (~ok).sum(), **accs, mIoU=_mean(iou), centre_acc=_mean(centre))
 
-# %% ../nbs/09_metrics.ipynb #b7227948
+# %% ../nbs/09_metrics.ipynb #9ec2fbf6
 MRA_THRESHOLDS = tuple(Fraction(k, 20) for k in range(10, 20))  # θ = 0.50, 0.55, ..., 0.95, exact
 _EPS = np.finfo(np.float64).eps
 
@@ -468,7 +470,7 @@ def _dec(x):
     return Fraction(repr(float(x)))
 
 def _exact_cmp(p, g, c:Fraction, scale, strict):
-    "Exactly decide `|p - g| < c*scale` (`<=` unless strict) for the decimals the floats print as; NaN/inf `p` gives False."
+    "Exactly decide `|p - g| < c*scale` (`<=` unless strict) on the decimals the floats print as; NaN/inf `p`: False."
     shape = np.broadcast(p, g, scale).shape
     p, g, scale = (np.broadcast_to(x, shape).ravel() for x in (p, g, scale))
     e = np.abs(p - g) - float(c) * scale
@@ -626,7 +628,7 @@ def caption_scores(preds, # predicted captions (str; None counts as an empty cap
         else: out[m.replace('_', '-')] = float(s)
     return out
 
-# %% ../nbs/09_metrics.ipynb #4a4fb555
+# %% ../nbs/09_metrics.ipynb #9aaa824b
 @dataclass
 class Protocol:
     "Every setting of an evaluation, stored with its scores."
@@ -663,10 +665,12 @@ class Protocol:
     def strict_for(self, task): return bool(self.strict_by_task.get(task, self.strict))
     def unparsed_for(self, task): return self.unparsed_by_task.get(task, self.unparsed)
     def frame_times(self, t0, t1, video_fps=None):
-        "Evaluated times in [t0, t1] (on the video's frames when `snap`), or None when tubes are compared on their own frames."
+        "Evaluated times in [t0, t1] (on the video's frames when `snap`); None: tubes compared on their own frames."
         if self.fps is None and self.num_frames is None: return None
-        if self.snap and not video_fps: raise MetricError(f"Protocol {self.name!r} snaps times to frames: each tube sample needs meta.fps")
-        return sample_frames(t0, t1, fps=self.fps, num=self.num_frames, max_frames=self.max_frames, video_fps=video_fps if self.snap else None)
+        if self.snap and not video_fps:
+            raise MetricError(f"Protocol {self.name!r} snaps times to frames: each tube sample needs meta.fps")
+        return sample_frames(t0, t1, fps=self.fps, num=self.num_frames, max_frames=self.max_frames,
+                             video_fps=video_fps if self.snap else None)
     def to_dict(self): return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
     @classmethod
     def from_dict(cls, d):
@@ -674,8 +678,8 @@ class Protocol:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
 
 TUBEDETR = Protocol('tubedetr', fps=5, max_frames=200, strict=True)
-LLAVA_ST = Protocol('llava-st', num_frames=100, snap=True, strict_by_task={'tvg': True}, unparsed_by_task={'rec': 'drop'},
-                    stvg_tiou='span')
+LLAVA_ST = Protocol('llava-st', num_frames=100, snap=True, strict_by_task={'tvg': True},
+                    unparsed_by_task={'rec': 'drop'}, stvg_tiou='span')
 
 # %% ../nbs/09_metrics.ipynb #601f1ff7
 _UNIT_DIM = {'m': 'm', 'm/s': 'm/s'}
@@ -899,7 +903,7 @@ class ReportCard:
         text = str(src)
         return cls.from_dict(json.loads(text if text.lstrip().startswith('{') else Path(src).read_text()))
 
-# %% ../nbs/09_metrics.ipynb #24fdf4af
+# %% ../nbs/09_metrics.ipynb #74797aaa
 def _pct(v): return '—' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.1f}'
 _COUNTS = ('task', 'kind', 'n', 'n_scored', 'unparsed', 'invalid', 'headline', 'unit', 'note')
 
@@ -912,7 +916,8 @@ def _show(name, v, unit=None):
 
 def _frames_text(p):
     if p.get('fps'): return f"{p['fps']:g} fps" + (f", at most {p['max_frames']}" if p.get('max_frames') else '')
-    if p.get('num_frames'): return f"{p['num_frames']} uniform frames" + (' snapped to video frames' if p.get('snap') else '')
+    snapped = ' snapped to video frames' if p.get('snap') else ''
+    if p.get('num_frames'): return f"{p['num_frames']} uniform frames{snapped}"
     return "the tubes' own frames"
 
 def protocol_text(p:dict) -> str:
@@ -920,7 +925,8 @@ def protocol_text(p:dict) -> str:
     over = ', '.join(f"{'>' if v else '>='} for {k}" for k, v in (p.get('strict_by_task') or {}).items())
     parts = [f"protocol {p.get('name')!r}", f"frames: {_frames_text(p)}", f"metric@R: {'>' if p.get('strict') else '>='}" + (f" ({over})" if over else ''),
              f"unparsed: {'counted wrong' if p.get('unparsed') == 'wrong' else 'dropped'}" +
-             ''.join(f" ({'wrong' if v == 'wrong' else 'dropped'} for {k})" for k, v in (p.get('unparsed_by_task') or {}).items()),
+             ''.join(f" ({'wrong' if v == 'wrong' else 'dropped'} for {k})"
+                     for k, v in (p.get('unparsed_by_task') or {}).items()),
              f"invalid: {'counted wrong' if p.get('invalid', 'wrong') == 'wrong' else 'dropped'}",
              f"quantities: ±{100 * p.get('rel', 0.25):g}%" + (f" or ±{p['abs_tol']:g}" if p.get('abs_tol') else ''),
              f"MRA: {'<' if p.get('mra_strict', True) else '<='}", f"clock: ±{p.get('clock_tol', 1)} h",
@@ -963,7 +969,7 @@ def plot(self:ReportCard, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/09_metrics.ipynb #cf225ddc
+# %% ../nbs/09_metrics.ipynb #4612e55e
 def _headline(task, kind, m, pr):
     "The metric that stands for a task: a per-task choice if it was computed, else the kind's."
     h = HEADLINE_BY_TASK.get(task)
@@ -988,8 +994,8 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
     for (name, task, kind), idx in _group(samples, kinds).items():
         st = [read[i][1] for i in idx]
         keep = [i for i in idx if dict(unparsed=pr.unparsed_for(task), invalid=pr.invalid).get(read[i][1]) != 'drop']
-        m, ps = _SCORERS[kind]([samples[i] for i in keep], [read[i][0] for i in keep], [read[i][1] for i in keep], wrong, task) \
-                if keep else (dict(n_scored=0), {})
+        vals, sts = [read[i][0] for i in keep], [read[i][1] for i in keep]
+        m, ps = _SCORERS[kind]([samples[i] for i in keep], vals, sts, wrong, task) if keep else (dict(n_scored=0), {})
         for key, arr in ps.items():                                    # per-sample scores as Python floats, NaN as None
             for i, v in zip(keep, np.asarray(arr, dtype=np.float64).tolist()): per[i][key] = None if v != v else v
         tasks[name] = dict(task=task, kind=kind, n=len(idx), unparsed=st.count('unparsed'), invalid=st.count('invalid'),
@@ -1001,13 +1007,13 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
                    score=_mean(heads), score_name='macro mean of the task headline metrics (caption scores excluded)')
     return ReportCard(_py(tasks), _py(overall), pr.to_dict(), per)
 
-# %% ../nbs/09_metrics.ipynb #d501ef42
+# %% ../nbs/09_metrics.ipynb #1603459f
 def tubedetr_frames(start:int, # first frame of the clip
                     end:int, # frame after the clip (TubeDETR's `end_frame`)
                     video_fps:float, # the video's frame rate
                     fps:float=5, # evaluation rate
                     max_frames:int=200): # cap, thinned uniformly
-    "TubeDETR's evaluated frames: `start`, then each frame where `int(frame · fps / video_fps)` changes, at most `max_frames`."
+    "TubeDETR's frames: `start`, then each frame where `int(frame · fps / video_fps)` changes; at most `max_frames`."
     rate = fps / video_fps
     f = np.arange(start, end, dtype=np.int64)
     blk = (f * rate).astype(np.int64)                                  # int() of a non-negative float, as theirs

@@ -52,7 +52,7 @@ def words_to_digits(text:str # any text
         return m.group(0) if v is None else _fmt_num(v)
     return _RUN.sub(sub, re.sub(r'\b(half|quarter)\s+an?\b', r'\1', text, flags=re.I))
 
-# %% ../nbs/08_parse.ipynb #5e1a5203
+# %% ../nbs/08_parse.ipynb #745d1b92
 _UNIT_WORDS = {
     'km/h': 'kph kmh kmph km/hr kmh-1', 'mph': 'mph', 'm/s': 'mps', 'kn': 'knots knot kts kt',
     'km': 'kilometers kilometres kilometer kilometre kms km', 'cm': 'centimeters centimetres centimeter centimetre cm',
@@ -60,7 +60,7 @@ _UNIT_WORDS = {
     'ft': 'feet foot ft', 'yd': 'yards yard yds yd', 'mi': 'miles mile mi', 'in': 'inches inch',
     's': 'seconds second secs sec s', 'min': 'minutes minute mins min', 'h': 'hours hour hrs hr h',
 }
-_UNITS = UNITS | {'in': (0.0254, 'length')}   # SpatialRGPT-Bench answers in inches; "in" alone is too often a preposition
+_UNITS = UNITS | {'in': (0.0254, 'length')}   # SpatialRGPT-Bench answers in inches ("in" alone is a preposition)
 _ALIAS = {w: u for u, ws in _UNIT_WORDS.items() for w in ws.split()}
 _LENGTHS = sorted((w for w, u in _ALIAS.items() if _UNITS[u][1] == 'length'), key=len, reverse=True)
 _TIMES = sorted((w for w, u in _ALIAS.items() if _UNITS[u][1] == 'time'), key=len, reverse=True)
