@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 from st_toolkit.metrics import score_samples, Protocol, LLAVA_ST
 
-BASELINE = 'a per-sample Python loop written from the definitions under the same preset settings, on the same samples and answers'
+BASELINE = ('a per-sample Python loop written from the definitions under the same preset settings, '
+            'on the same samples and answers')
 FPS, NF = 30, 300                                      # the STVG clip: frames 0..299 at 30 fps
 
 def tvg_data(n, seed=0):
@@ -36,10 +37,12 @@ def stvg_data(n, seed=0):
         xy = rng.uniform(0, 400, 2) + np.cumsum(rng.normal(0, 2, (NF, 2)), 0); wh = rng.uniform(20, 120, 2)
         box = np.concatenate([xy, xy + wh], 1).round(1)
         gt = {f / FPS: box[f].tolist() for f in range(a, a + k)}
-        pa = int(np.clip(a + rng.integers(-k // 2, k // 2), 0, NF - 1)); pk = int(np.clip(k + rng.integers(-k // 3, k // 3), 1, NF - pa))
+        pa = int(np.clip(a + rng.integers(-k // 2, k // 2), 0, NF - 1))
+        pk = int(np.clip(k + rng.integers(-k // 3, k // 3), 1, NF - pa))
         pb = (box + rng.normal(0, 6, (NF, 4))).round(1)
         pb = np.concatenate([np.minimum(pb[:, :2], pb[:, 2:]), np.maximum(pb[:, :2], pb[:, 2:])], 1)
-        pred = None if rng.random() < 0.03 else dict(span=None, boxes={f / FPS: pb[f].tolist() for f in range(pa, pa + pk)})
+        boxes = {f / FPS: pb[f].tolist() for f in range(pa, pa + pk)}
+        pred = None if rng.random() < 0.03 else dict(span=None, boxes=boxes)
         samples.append(dict(id=f's{i}', task='stvg', meta=dict(fps=FPS), clip=dict(t0=0.0, t1=(NF - 1) / FPS),
                             gt=dict(type='boxes', value=gt, span=[a / FPS, (a + k - 1) / FPS])))
         preds.append(pred)
@@ -78,8 +81,9 @@ def stvg_loop(samples, preds, frames):
         for f in both: tot += box_iou(q[f], g[f])
         V.append(tot / either if either else 0.0); S.append(tot / len(both) if both else 0.0)
         if frames is None: T.append(len(both) / either if either else 0.0)
-        else: T.append(span_iou([pf[0] / FPS, pf[-1] / FPS], s['gt']['span']) if pf else 0.0)   # the hull of the predicted boxes
-    return (T, V, S), dict(m_tIoU=mean(T), m_vIoU=mean(V), m_sIoU=mean(S), **{f'vIoU@{r:g}': mean([float(v >= r) for v in V]) for r in (0.3, 0.5)})
+        else: T.append(span_iou([pf[0] / FPS, pf[-1] / FPS], s['gt']['span']) if pf else 0.0)   # predicted boxes' hull
+    at = {f'vIoU@{r:g}': mean([float(v >= r) for v in V]) for r in (0.3, 0.5)}
+    return (T, V, S), dict(m_tIoU=mean(T), m_vIoU=mean(V), m_sIoU=mean(S), **at)
 
 LLAVA_FRAMES = sorted({round(i * (NF - 1) / 99) for i in range(100)})
 
@@ -100,31 +104,33 @@ def main(n_tvg, n_stvg, repeat):
     tvg, tvg_p = tvg_data(n_tvg); stvg, stvg_p = stvg_data(n_stvg)
     cases = {'tvg · default (>=)': (tvg, tvg_p, Protocol(), lambda: tvg_loop(tvg, tvg_p, False), 'tvg', ['tiou']),
              'tvg · llava-st (>)': (tvg, tvg_p, LLAVA_ST, lambda: tvg_loop(tvg, tvg_p, True), 'tvg', ['tiou']),
-             'stvg · default (own frames)': (stvg, stvg_p, Protocol(), lambda: stvg_loop(stvg, stvg_p, None), 'stvg', ['tiou', 'viou', 'siou']),
-             'stvg · llava-st (100 snapped frames)': (stvg, stvg_p, LLAVA_ST, lambda: stvg_loop(stvg, stvg_p, LLAVA_FRAMES), 'stvg',
+             'stvg · default (own frames)': (stvg, stvg_p, Protocol(), lambda: stvg_loop(stvg, stvg_p, None), 'stvg',
+                                             ['tiou', 'viou', 'siou']),
+             'stvg · llava-st (100 snapped frames)': (stvg, stvg_p, LLAVA_ST,
+                                                      lambda: stvg_loop(stvg, stvg_p, LLAVA_FRAMES), 'stvg',
                                                       ['tiou', 'viou', 'siou'])}
     res = {}
     load0 = os.getloadavg()
     for name, (ss, pp, pr, loop, task, keys) in cases.items():
         tl, tv, out = [], [], {}
-        for r in range(repeat):                         # interleaved: loop and library alternate, order flipped each round
+        for r in range(repeat):                         # interleaved: loop and library alternate, order flipped
             for k in (('loop', 'lib') if r % 2 == 0 else ('lib', 'loop')):
                 c0 = time.process_time(); out[k] = loop() if k == 'loop' else score_samples(ss, pp, pr)
                 (tl if k == 'loop' else tv).append(time.process_time() - c0)
         ref_per, ref_agg = out['loop']
         ref_per = ref_per if task == 'stvg' else [ref_per]
-        if task == 'stvg':                               # the loop scores an unparsed answer 0 on every frame, as 'wrong' does
-            pass
         identical = check(out['lib'], None, ref_per, ref_agg, task, keys)
         res[name] = dict(samples=len(ss), loop_cpu_s=stats(tl), library_cpu_s=stats(tv),
                          speedup=stats((np.array(tl) / np.array(tv)).tolist()), identical=identical,
                          metrics={k: round(v, 6) for k, v in ref_agg.items()})
-    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
+                            cwd=Path(__file__).parent).stdout.strip()
     return dict(benchmark='metrics_presets', baseline=BASELINE, rounds=repeat,
                 timing='CPU seconds of this process (time.process_time); interleaved rounds; median [min-max]',
                 load_avg=dict(start=[round(x, 2) for x in load0], end=[round(x, 2) for x in os.getloadavg()]),
                 versions=dict(python=platform.python_version(), numpy=np.__version__, commit=commit),
-                threads=dict(cpus_allowed=len(os.sched_getaffinity(0)), OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS')),
+                threads=dict(cpus_allowed=len(os.sched_getaffinity(0)),
+                             OMP_NUM_THREADS=os.environ.get('OMP_NUM_THREADS')),
                 cases=res)
 
 def fmt(s, d=3): return f"{s['median']:.{d}f} [{s['min']:.{d}f}–{s['max']:.{d}f}]"
@@ -132,11 +138,14 @@ def fmt(s, d=3): return f"{s['median']:.{d}f} [{s['min']:.{d}f}–{s['max']:.{d}
 def markdown(r):
     lines = ['# Scoring with each preset vs a per-sample loop', '', f"Baseline: {r['baseline']}.", '',
              f"{r['rounds']} interleaved rounds; load average {r['load_avg']['start']} → {r['load_avg']['end']}; "
-             f"{r['threads']['cpus_allowed']} CPUs allowed; python {r['versions']['python']}, numpy {r['versions']['numpy']}, "
-             f"commit {r['versions']['commit']}. Per-sample scores and aggregates asserted identical to the loop's.", '',
-             '| workload · preset | samples | loop CPU s | `score_samples` CPU s | speed-up |', '|---|---:|---:|---:|---:|']
+             f"{r['threads']['cpus_allowed']} CPUs allowed; python {r['versions']['python']}, "
+             f"numpy {r['versions']['numpy']}, commit {r['versions']['commit']}. "
+             "Per-sample scores and aggregates asserted identical to the loop's.", '',
+             '| workload · preset | samples | loop CPU s | `score_samples` CPU s | speed-up |',
+             '|---|---:|---:|---:|---:|']
     for k, v in r['cases'].items():
-        lines.append(f"| {k} | {v['samples']:,} | {fmt(v['loop_cpu_s'])} | {fmt(v['library_cpu_s'])} | {fmt(v['speedup'], 2)}× |")
+        lines.append(f"| {k} | {v['samples']:,} | {fmt(v['loop_cpu_s'])} | {fmt(v['library_cpu_s'])} "
+                     f"| {fmt(v['speedup'], 2)}× |")
     return '\n'.join(lines) + '\n'
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""STVG metrics from tube dicts: `stack_tubes` + `stvg_metrics` against LLaVA-ST's own per-sample loop, on the same dicts.
+"""STVG metrics from tube dicts: `stack_tubes` + `stvg_metrics` against LLaVA-ST's own per-sample loop, same dicts.
 
 Baseline: LLaVA-ST's STVG loop (appletea233/LLaVA-ST `inference/src/metrics.py`, `eval_stvg` after its key conversion),
 written here from its definition: per sample, the union and intersection of the two tubes' frame-key sets, the sum of
@@ -21,7 +21,7 @@ BASELINE = ("LLaVA-ST's per-sample STVG loop (set union/intersection of frame ke
             "intersection), written from inference/src/metrics.py, on the same {frame: box} dicts")
 
 def make_data(S, F, seed=0):
-    "Ground-truth tubes (a span of frames with a drifting box) and predictions (shifted span, noisy boxes, gaps, 5% empty)."
+    "Ground-truth tubes (a span of frames, a drifting box) and predictions (shifted span, noisy boxes, gaps, 5% empty)."
     rng = np.random.default_rng(seed)
     gts, preds = [], []
     for _ in range(S):
@@ -44,7 +44,8 @@ def make_data(S, F, seed=0):
 def llava_iou(box1, box2):
     "LLaVA-ST's box IoU (inference/src/utils.py `iou`)."
     s1, s2 = (box1[2] - box1[0]) * (box1[3] - box1[1]), (box2[2] - box2[0]) * (box2[3] - box2[1])
-    inter = max(0, min(box1[2], box2[2]) - max(box1[0], box2[0])) * max(0, min(box1[3], box2[3]) - max(box1[1], box2[1]))
+    inter = (max(0, min(box1[2], box2[2]) - max(box1[0], box2[0]))
+             * max(0, min(box1[3], box2[3]) - max(box1[1], box2[1])))
     union = s1 + s2 - inter
     return inter / union if union != 0 else 0
 
@@ -57,7 +58,8 @@ def llava_loop(preds, gts, thresholds=(0.3, 0.5), order=lambda keys: keys):
         for t in order(inter): s += llava_iou(gt[t], pred[t])
         sious.append(s / max(len(inter), 1)); vious.append(s / max(len(union), 1))
     n = len(vious)
-    agg = dict(m_vIoU=sum(vious) / n, m_sIoU=sum(sious) / n, **{f'vIoU@{r:g}': sum(v >= r for v in vious) / n for r in thresholds})
+    agg = dict(m_vIoU=sum(vious) / n, m_sIoU=sum(sious) / n,
+               **{f'vIoU@{r:g}': sum(v >= r for v in vious) / n for r in thresholds})
     return sious, vious, agg
 
 # --- the variants ---------------------------------------------------------------------------------------------------
@@ -70,7 +72,7 @@ def read_floor(preds, gts):
     return [len(marshal.dumps(list(chain.from_iterable(map(dict.values, t))), 2)) for t in (preds, gts)]
 
 def same(m, ref):
-    "Per-sample sIoU/vIoU identical, vIoU@R identical, means equal to the exactly rounded mean of the baseline's values."
+    "Per-sample sIoU/vIoU and vIoU@R identical; means equal to the exactly rounded means of the baseline's values."
     sious, vious, agg = ref
     per, n = m['per_sample'], len(vious)
     return (np.array_equal(per['siou'], sious) and np.array_equal(per['viou'], vious)
@@ -85,8 +87,8 @@ def versions():
     try: commit = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True,
                                  cwd=Path(__file__).parent).stdout.strip()
     except OSError: commit = None
-    return dict(python=platform.python_version(), numpy=np.__version__, st_toolkit=getattr(st_toolkit, '__version__', None),
-                commit=commit)
+    return dict(python=platform.python_version(), numpy=np.__version__,
+                st_toolkit=getattr(st_toolkit, '__version__', None), commit=commit)
 
 def threads():
     try:
@@ -133,15 +135,18 @@ def fmt(s, d=3): return f"{s['median']:.{d}f} [{s['min']:.{d}f}–{s['max']:.{d}
 def markdown(r):
     lines = ['# STVG metrics from tube dicts vs LLaVA-ST\'s loop', '',
              f"Baseline: {r['baseline']}.", '',
-             f"{r['samples']:,} samples × {r['frames']} frames ({r['boxes']['pred']:,} predicted and {r['boxes']['gt']:,} "
-             f"ground-truth boxes); {r['rounds']} interleaved rounds; load average {r['load_avg']['start']} → {r['load_avg']['end']}; "
-             f"{r['threads']['cpus_allowed']} CPUs allowed; python {r['versions']['python']}, numpy {r['versions']['numpy']}, "
-             f"commit {r['versions']['commit']}.", '',
-             'Per-sample vIoU and sIoU and vIoU@R are asserted identical, in the same run, to the baseline loop adding each',
-             "sample's IoUs in frame order (the timed loop adds them in set order, as LLaVA-ST's code does: at most "
-             f"{r['baseline_set_order_max_ulps']:.0f} ulp apart); the means are the exactly rounded means of those values.", '',
-             'The floor row is not a metric: it only reads every coordinate of every box once, in C (`marshal.dumps` of the',
-             'box lists). It bounds what any path from `{frame: box}` dicts can reach on this machine.', '',
+             f"{r['samples']:,} samples × {r['frames']} frames ({r['boxes']['pred']:,} predicted and "
+             f"{r['boxes']['gt']:,} ground-truth boxes); {r['rounds']} interleaved rounds; "
+             f"load average {r['load_avg']['start']} → {r['load_avg']['end']}; "
+             f"{r['threads']['cpus_allowed']} CPUs allowed; "
+             f"python {r['versions']['python']}, numpy {r['versions']['numpy']}, commit {r['versions']['commit']}.", '',
+             'Per-sample vIoU and sIoU and vIoU@R are asserted identical, in the same run, to the baseline loop',
+             "adding each sample's IoUs in frame order (the timed loop adds them in set order, as LLaVA-ST's code",
+             'does:',
+             f"at most {r['baseline_set_order_max_ulps']:.0f} ulp apart); the means are the exactly rounded means of",
+             'those values.', '',
+             'The floor row is not a metric: it only reads every coordinate of every box once, in C (`marshal.dumps`',
+             'of the box lists). It bounds what any path from `{frame: box}` dicts can reach on this machine.', '',
              '| variant | CPU s, median [min–max] | wall s, median [min–max] | speed-up vs baseline (per round) |',
              '|---|---:|---:|---:|']
     for k, v in r['variants'].items():

@@ -211,7 +211,8 @@ def test_stack_tubes_fast_path_equals_general_path():
     for frames in (None, range(30)):
         a, b = stack_tubes(fl2, fl[::-1], frames), stack_tubes(other, fl[::-1], frames)
         for x, y in zip(a, b): np.testing.assert_array_equal(x, y)
-    with pytest.raises(MetricError, match="are the same frame"): stack_tubes([{1: [0., 0., 1., 1.], 1.0000001: [0., 0., 1., 1.]}], [{}])
+    with pytest.raises(MetricError, match="are the same frame"):
+        stack_tubes([{1: [0., 0., 1., 1.], 1.0000001: [0., 0., 1., 1.]}], [{}])
     with pytest.raises(MetricError, match=r"pred\[0\]\[1\]: expected a box"): stack_tubes([{1: [0., 0., 1.]}], [{}])
 
 def test_defect2_tubedetr_frames_and_scores():
