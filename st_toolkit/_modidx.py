@@ -502,6 +502,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'st_toolkit.metrics._key_ids': ('metrics.html#_key_ids', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._kind': ('metrics.html#_kind', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._mean': ('metrics.html#_mean', 'st_toolkit/metrics.py'),
+                                    'st_toolkit.metrics._mra_float': ('metrics.html#_mra_float', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._no_dups': ('metrics.html#_no_dups', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._norm_choice': ('metrics.html#_norm_choice', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._num': ('metrics.html#_num', 'st_toolkit/metrics.py'),

@@ -239,7 +239,7 @@ def cmd_quickstart(a):
     quickstart(a.out, model=a.model, steps=a.steps, quiet=a.quiet)
     return 0
 
-# %% ../nbs/14_cli.ipynb #28274ae6
+# %% ../nbs/14_cli.ipynb #4895046a
 def _parser():
     p = argparse.ArgumentParser(prog='st-toolkit', description='Spatio-temporal reasoning toolkit for vision-language models.')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
@@ -275,7 +275,7 @@ def _parser():
     q.add_argument('answers', help='JSONL file of {"id", "answer"} records, or the name of a field of the data records')
     q.add_argument('--data', required=True, help='dataset file with the ground truth')
     q.add_argument('--out', help='folder for report_card.json')
-    q.add_argument('--protocol', default='default', help='scorer preset: default, llava-st, tubedetr')
+    q.add_argument('--protocol', default='default', help='scorer preset: default, llava-st, tubedetr, vsi-bench')
     return p
 
 # %% ../nbs/14_cli.ipynb #235b779d

@@ -13,7 +13,7 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['UNPARSED', 'BLOCK', 'INVALID', 'MRA_THRESHOLDS', 'CAPTION_METRICS', 'TUBEDETR', 'LLAVA_ST', 'HEADLINE',
+__all__ = ['UNPARSED', 'BLOCK', 'INVALID', 'MRA_THRESHOLDS', 'CAPTION_METRICS', 'TUBEDETR', 'VSIBENCH', 'LLAVA_ST', 'HEADLINE',
            'HEADLINE_BY_TASK', 'MetricError', 'temporal_iou', 'box_iou', 'metric_at', 'sample_frames', 'stack_tubes',
            'tube_arrays', 'align_tube', 'stvg_ious', 'viou', 'siou', 'stvg_metrics', 'tvg_metrics', 'rec_metrics',
            'within', 'abs_error', 'rel_error', 'mra', 'quantity_metrics', 'clock_error', 'clock_metrics',
@@ -485,7 +485,7 @@ def _frac(x, name):
     if not (isinstance(x, (int, float, Fraction)) and x >= 0): raise MetricError(f"{name}={x!r}: expected a number >= 0")
     return x if isinstance(x, Fraction) else Fraction(repr(x))
 
-# %% ../nbs/09_metrics.ipynb #37879f06
+# %% ../nbs/09_metrics.ipynb #8a704318
 def within(pred, # predicted value(s); None/NaN (unparsed) is never within
            gt, # true value(s), same units
            rel:float=0.25, # relative tolerance: success if |pred - gt| <= rel * |gt|
@@ -507,29 +507,39 @@ def rel_error(pred, gt):
     with np.errstate(divide='ignore', invalid='ignore'):
         return _out(np.where(g != 0, np.abs(p - g) / np.abs(g), np.where(p == 0, 0., np.where(np.isnan(p), np.nan, np.inf))))
 
+def _mra_float(p, g, strict):
+    "lmms-eval's VSI-Bench MRA as its code computes it, in floats: `|p - g| / g <= 1 - np.linspace(0.5, 0.95, 10)`."
+    th = 1 - np.linspace(0.5, 0.95, int((0.95 - 0.5) / 0.05 + 2))
+    with np.errstate(divide='ignore', invalid='ignore'): r = (np.abs(p - g) / g)[..., None]
+    return np.mean(r < th if strict else r <= th, -1)
+
 def mra(pred, # predicted value(s); None/NaN scores 0
         gt, # true value(s)
         strict:bool=True, # `|p-g|/g < 1-θ` (paper, default) or `<=` (public code)
+        arith:str='decimal', # 'decimal': exact on the written values; 'float': lmms-eval's float expression
        ):
     "Mean relative accuracy over the ten exact thresholds θ = 0.50 ... 0.95 (VSI-Bench)."
     p, g = _num(pred, 'pred'), _gt_num(gt)
+    if arith == 'float': return _out(_mra_float(p, g, strict))
+    if arith != 'decimal': raise MetricError(f"mra: arith={arith!r}: expected 'decimal' or 'float'")
     hits = sum(_exact_cmp(p, g, 1 - th, np.abs(g), strict).astype(int) for th in MRA_THRESHOLDS)
     hits = np.where(g == 0, np.where(p == 0, len(MRA_THRESHOLDS), 0), hits)
     return _out(hits / len(MRA_THRESHOLDS))
 
-# %% ../nbs/09_metrics.ipynb #57ab7806
+# %% ../nbs/09_metrics.ipynb #67e48e38
 def quantity_metrics(pred, # predicted values (N,), None/NaN for unparsed answers
                      gt, # true values (N,)
                      rel:float=0.25, # tolerance of `within`
                      abs_tol:float=0.0, # absolute floor of `within`
                      mra_strict:bool=True, # MRA's `<` (default) or `<=`
                      unparsed:str='wrong', # 'wrong': unparsed is a failure; 'drop': leaves the denominator
+                     mra_arith:str='decimal', # MRA on the written decimals, or in lmms-eval's binary floats
                     ) -> dict:
     "Success rate (`acc`), MRA, MAE and mean relative error of numeric answers; MAE and rel_err over parsed answers only."
     p, g = _num(pred, 'pred').ravel(), _gt_num(gt).ravel()
     ok = np.isfinite(p)
     acc = _apply_unparsed(within(p, g, rel, abs_tol), ok, unparsed)
-    m = _apply_unparsed(mra(p, g, mra_strict), ok, unparsed)
+    m = _apply_unparsed(mra(p, g, mra_strict, mra_arith), ok, unparsed)
     return _summary(len(g), len(acc), (~ok).sum(), acc=_mean(acc), mra=_mean(m),
                     mae=_mean(np.abs(p - g)[ok]), rel_err=_mean(np.atleast_1d(rel_error(p[ok], g[ok]))))
 
@@ -628,7 +638,7 @@ def caption_scores(preds, # predicted captions (str; None counts as an empty cap
         else: out[m.replace('_', '-')] = float(s)
     return out
 
-# %% ../nbs/09_metrics.ipynb #9aaa824b
+# %% ../nbs/09_metrics.ipynb #51e956ac
 @dataclass
 class Protocol:
     "Every setting of an evaluation, stored with its scores."
@@ -642,6 +652,7 @@ class Protocol:
     rel:float = 0.25 # quantity tolerance (±25%)
     abs_tol:float = 0.0 # absolute floor of the quantity tolerance
     mra_strict:bool = True # MRA counts `<` (paper) instead of `<=` (public code)
+    mra_arith:str = 'decimal' # MRA on the written decimals, or 'float' (lmms-eval's binary-float expression)
     clock_tol:int = 1 # hours for the lenient clock accuracy
     tvg_thresholds:tuple = (0.3, 0.5, 0.7) # R@1 thresholds for spans
     stvg_thresholds:tuple = (0.3, 0.5) # vIoU@R thresholds for tubes
@@ -678,6 +689,7 @@ class Protocol:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
 
 TUBEDETR = Protocol('tubedetr', fps=5, max_frames=200, strict=True)
+VSIBENCH = Protocol('vsi-bench', mra_strict=False, mra_arith='float')   # lmms-eval lmms_eval/tasks/vsibench/utils.py
 LLAVA_ST = Protocol('llava-st', num_frames=100, snap=True, strict_by_task={'tvg': True},
                     unparsed_by_task={'rec': 'drop'}, stvg_tiou='span')
 
@@ -750,14 +762,15 @@ def read_answer(sample:dict, # a QA sample (uses `gt`)
     v = _READERS[kind or _kind(sample)](pred, sample['gt'])
     return (v, 'ok') if v is not None else (None, 'invalid')
 
-# %% ../nbs/09_metrics.ipynb #4dab87a2
+# %% ../nbs/09_metrics.ipynb #2e1dfda5
 def _ok(st): return np.array([s == 'ok' for s in st], bool)
 
 def _score_quantity(ss, vals, st, pr, task):
     p = np.array([v if v is not None else np.nan for v in vals]); g = np.array([float(s['gt']['value']) for s in ss])
-    m = quantity_metrics(p, g, pr.rel, pr.abs_tol, pr.mra_strict, pr.unparsed)
+    m = quantity_metrics(p, g, pr.rel, pr.abs_tol, pr.mra_strict, pr.unparsed, pr.mra_arith)
     m['unit'] = ss[0]['gt'].get('unit')
-    per = dict(within=within(p, g, pr.rel, pr.abs_tol), abs_err=np.abs(p - g), rel_err=rel_error(p, g), mra=mra(p, g, pr.mra_strict))
+    per = dict(within=within(p, g, pr.rel, pr.abs_tol), abs_err=np.abs(p - g), rel_err=rel_error(p, g),
+               mra=mra(p, g, pr.mra_strict, pr.mra_arith))
     return m, per
 
 def _score_clock(ss, vals, st, pr, task):
