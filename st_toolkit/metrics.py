@@ -982,7 +982,7 @@ def plot(self:ReportCard, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/09_metrics.ipynb #4612e55e
+# %% ../nbs/09_metrics.ipynb #e801cf46
 def _headline(task, kind, m, pr):
     "The metric that stands for a task: a per-task choice if it was computed, else the kind's."
     h = HEADLINE_BY_TASK.get(task)
@@ -1009,8 +1009,10 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
         keep = [i for i in idx if dict(unparsed=pr.unparsed_for(task), invalid=pr.invalid).get(read[i][1]) != 'drop']
         vals, sts = [read[i][0] for i in keep], [read[i][1] for i in keep]
         m, ps = _SCORERS[kind]([samples[i] for i in keep], vals, sts, wrong, task) if keep else (dict(n_scored=0), {})
-        for key, arr in ps.items():                                    # per-sample scores as Python floats, NaN as None
-            for i, v in zip(keep, np.asarray(arr, dtype=np.float64).tolist()): per[i][key] = None if v != v else v
+        for key, arr in ps.items():                                    # per-sample scores as Python values, NaN as None
+            a = np.asarray(arr)
+            for i, v in zip(keep, (a if a.dtype == bool else a.astype(np.float64)).tolist()):
+                per[i][key] = None if v != v else v
         tasks[name] = dict(task=task, kind=kind, n=len(idx), unparsed=st.count('unparsed'), invalid=st.count('invalid'),
                            n_scored=m['n_scored'], headline=_headline(task, kind, m, pr)) | \
                       {k: v for k, v in m.items() if k not in ('n', 'n_scored', 'unparsed')}
