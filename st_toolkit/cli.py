@@ -275,7 +275,7 @@ def _parser():
     q.add_argument('answers', help='JSONL file of {"id", "answer"} records, or the name of a field of the data records')
     q.add_argument('--data', required=True, help='dataset file with the ground truth')
     q.add_argument('--out', help='folder for report_card.json')
-    q.add_argument('--protocol', default='default', help='scorer preset: default, llava-st, tubedetr, vsi-bench')
+    q.add_argument('--protocol', default='default', help='scorer preset: default, llava-st, tubedetr, stcat, vsi-bench, lmms-eval-charades, spatialrgpt')
     return p
 
 # %% ../nbs/14_cli.ipynb #235b779d

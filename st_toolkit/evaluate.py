@@ -12,7 +12,8 @@ import torch
 from .models import load_model
 from .train import VideoQADataset, VideoCollator, read_samples, load_adapter, merge_adapter
 from .parse import parse_answer
-from .metrics import score_samples, Protocol, ReportCard, LLAVA_ST, TUBEDETR, VSIBENCH
+from .metrics import (score_samples, Protocol, ReportCard, LLAVA_ST, TUBEDETR, VSIBENCH, STCAT,
+                               LMMS_CHARADES, SPATIALRGPT)
 
 # %% auto #0
 __all__ = ['PRESETS', 'generate_answers', 'Evaluation', 'evaluate', 'Comparison', 'compare', 'evaluate_files', 'AnswersError',
@@ -144,7 +145,8 @@ def evaluate_files(model_path, # base checkpoint (folder or hub id)
     return ev
 
 # %% ../nbs/12_evaluate.ipynb #0eee627c
-PRESETS = {'default': Protocol(), 'llava-st': LLAVA_ST, 'tubedetr': TUBEDETR, 'vsi-bench': VSIBENCH}
+PRESETS = {'default': Protocol(), 'llava-st': LLAVA_ST, 'tubedetr': TUBEDETR, 'stcat': STCAT, 'vsi-bench': VSIBENCH,
+           'lmms-eval-charades': LMMS_CHARADES, 'spatialrgpt': SPATIALRGPT}
 
 class AnswersError(ValueError):
     "Answers that cannot be matched to a dataset; the message names the file, the line and the field."

@@ -13,12 +13,13 @@ import numpy as np
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['UNPARSED', 'BLOCK', 'INVALID', 'MRA_THRESHOLDS', 'CAPTION_METRICS', 'TUBEDETR', 'VSIBENCH', 'LLAVA_ST', 'HEADLINE',
-           'HEADLINE_BY_TASK', 'MetricError', 'temporal_iou', 'box_iou', 'metric_at', 'sample_frames', 'stack_tubes',
-           'tube_arrays', 'align_tube', 'stvg_ious', 'viou', 'siou', 'stvg_metrics', 'tvg_metrics', 'rec_metrics',
-           'within', 'abs_error', 'rel_error', 'mra', 'quantity_metrics', 'clock_error', 'clock_metrics',
-           'choice_accuracy', 'caption_scores', 'Protocol', 'read_answer', 'ReportCard', 'protocol_text',
-           'score_samples', 'tubedetr_frames', 'tubedetr_scores', 'tubedetr_metrics']
+__all__ = ['UNPARSED', 'BLOCK', 'INVALID', 'MRA_THRESHOLDS', 'CAPTION_METRICS', 'FRAME_RULES', 'TUBEDETR', 'STCAT',
+           'LMMS_CHARADES', 'SPATIALRGPT', 'VSIBENCH', 'LLAVA_ST', 'HEADLINE', 'HEADLINE_BY_TASK', 'MetricError',
+           'temporal_iou', 'box_iou', 'metric_at', 'sample_frames', 'stack_tubes', 'tube_arrays', 'align_tube',
+           'stvg_ious', 'viou', 'siou', 'stvg_metrics', 'tvg_metrics', 'rec_metrics', 'within', 'abs_error',
+           'rel_error', 'mra', 'quantity_metrics', 'clock_error', 'clock_metrics', 'choice_accuracy', 'caption_scores',
+           'Protocol', 'read_answer', 'ReportCard', 'protocol_text', 'score_samples', 'tubedetr_frames',
+           'tubedetr_scores', 'tubedetr_metrics']
 
 # %% ../nbs/09_metrics.ipynb #c7a1cff1
 class MetricError(ValueError):
@@ -302,7 +303,7 @@ def align_tube(boxes:dict, # a tube {time s: xyxy}
     out[ok] = vals[j[ok]]
     return out
 
-# %% ../nbs/09_metrics.ipynb #a8d17ed2
+# %% ../nbs/09_metrics.ipynb #1b186e93
 def _present(p, mask, name):
     "Rows of (..., 4) `p` that hold a box (no NaN, inside `mask`) and all rows' areas; raises on a bad box."
     w, h = p[..., 2] - p[..., 0], p[..., 3] - p[..., 1]
@@ -338,7 +339,7 @@ def stvg_ious(pred, # predicted boxes (S, F, 4) or (F, 4), NaN rows where there 
               gt, # ground-truth boxes, same shape
               mask=None, # (S, F) bool: the evaluated frames (False = padding); default all
              ) -> dict:
-    "Per-sample frame-set `tiou`, `viou`, `siou` and the frame counts `n_inter`, `n_union` of tubes in padded arrays."
+    "Per-sample frame-set `tiou`, `viou`, `siou`, `gt_viou` and the frame counts `n_inter`, `n_union` of padded tubes."
     p, g = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)
     if p.shape != g.shape or p.shape[-1:] != (4,) or p.ndim not in (2, 3):
         raise MetricError(f"stvg_ious: pred and gt must both have shape (S, F, 4) or (F, 4), got {p.shape} and {g.shape}")
@@ -352,9 +353,11 @@ def stvg_ious(pred, # predicted boxes (S, F, 4) or (F, 4), NaN rows where there 
         b = slice(i, i + step)
         iou[b], hp[b], hg[b] = _frame_ious(p[b], g[b], None if m is None else m[b])
     s = _seq_sum(iou)
-    ni, nu = np.count_nonzero(hp & hg, -1), np.count_nonzero(hp | hg, -1)
+    ni, nu, ng = np.count_nonzero(hp & hg, -1), np.count_nonzero(hp | hg, -1), np.count_nonzero(hg, -1)
     with np.errstate(divide='ignore', invalid='ignore'):
-        r = dict(tiou=np.where(nu > 0, ni / nu, 0.), viou=np.where(nu > 0, s / nu, 0.), siou=np.where(ni > 0, s / ni, 0.))
+        r = dict(tiou=np.where(nu > 0, ni / nu, 0.), viou=np.where(nu > 0, s / nu, 0.),
+                 siou=np.where(ni > 0, s / ni, 0.),
+                 gt_viou=np.where(ng > 0, s / ng, 0.))      # vIoU with perfect timing: over the truth's frames
     r |= dict(n_inter=ni, n_union=nu)
     return {k: _out(v[0] if one else v) for k, v in r.items()}
 
@@ -370,7 +373,7 @@ def siou(pred:dict, # predicted tube {frame: xyxy}
     "sIoU: summed box IoU over frames in both tubes / frames in both."
     return stvg_ious(*tube_arrays(pred, gt, frames)[1:])['siou']
 
-# %% ../nbs/09_metrics.ipynb #8b0cfe36
+# %% ../nbs/09_metrics.ipynb #6c17f93d
 def _key(prefix, r): return f'{prefix}@{r:g}'
 
 def _opt_rows(x, width, name):
@@ -400,15 +403,19 @@ def stvg_metrics(pred, # predicted boxes (S, F, 4), NaN rows = no box
                  unparsed:str='wrong', # 'wrong': unparsed scores 0; 'drop': leaves the denominator
                  per_sample:bool=False, # also return the per-sample arrays of `stvg_ious` under 'per_sample'
                 ) -> dict:
-    "m_tIoU, m_vIoU, m_sIoU and vIoU@R over a batch of tubes."
+    "m_tIoU, m_vIoU, m_sIoU, m_gt_vIoU and each @R over a batch of tubes."
     r = {k: np.atleast_1d(v) for k, v in stvg_ious(pred, gt, mask).items()}
     ok = np.ones(len(r['viou']), bool) if parsed is None else np.asarray(parsed, bool)
-    t, v, s = (_apply_unparsed(r[k], ok, unparsed) for k in ('tiou', 'viou', 'siou'))
-    out = _summary(len(ok), len(v), (~ok).sum(), m_tIoU=_mean(t), m_vIoU=_mean(v), m_sIoU=_mean(s),
-                   **{_key('vIoU', th): metric_at(v, th, strict) for th in thresholds},
-                   **{_key(k, th): metric_at(x, th, strict)
-                      for k, x in (('tIoU', t), ('sIoU', s)) for th in thresholds})
+    out = _stvg_means(r, ok, thresholds, strict, unparsed)
     return out | (dict(per_sample=r) if per_sample else {})
+
+def _stvg_means(r, ok, thresholds, strict, unparsed):
+    "The batch means and @R of per-sample `tiou`, `viou`, `siou`, `gt_viou` arrays."
+    t, v, s, g = (_apply_unparsed(r[k], ok, unparsed) for k in ('tiou', 'viou', 'siou', 'gt_viou'))
+    return _summary(len(ok), len(v), (~ok).sum(), m_tIoU=_mean(t), m_vIoU=_mean(v), m_sIoU=_mean(s), m_gt_vIoU=_mean(g),
+                    **{_key('vIoU', th): metric_at(v, th, strict) for th in thresholds},
+                    **{_key(k, th): metric_at(x, th, strict)
+                       for k, x in (('tIoU', t), ('sIoU', s), ('gt_vIoU', g)) for th in thresholds})
 
 def tvg_metrics(pred, # predicted spans (N, 2), or a list with None for unparsed answers
                 gt, # ground-truth spans (N, 2)
@@ -485,15 +492,18 @@ def _frac(x, name):
     if not (isinstance(x, (int, float, Fraction)) and x >= 0): raise MetricError(f"{name}={x!r}: expected a number >= 0")
     return x if isinstance(x, Fraction) else Fraction(repr(x))
 
-# %% ../nbs/09_metrics.ipynb #8a704318
+# %% ../nbs/09_metrics.ipynb #d3d57022
 def within(pred, # predicted value(s); None/NaN (unparsed) is never within
            gt, # true value(s), same units
            rel:float=0.25, # relative tolerance: success if |pred - gt| <= rel * |gt|
            abs_tol:float=0.0, # absolute floor: also a success if |pred - gt| <= abs_tol
+           eps:float=0.0, # > 0: SpatialRGPT's `|pred - gt| / (|gt| + eps) <= rel`, in floats
           ):
     "Success of a numeric answer: within `rel` of the truth (`0.75 gt <= pred <= 1.25 gt` by default), decided exactly."
     p, g = _num(pred, 'pred'), _gt_num(gt)
-    ok = _exact_cmp(p, g, _frac(rel, 'rel'), np.abs(g), strict=False)
+    if eps:
+        with np.errstate(invalid='ignore'): ok = np.abs(p - g) / (np.abs(g) + eps) <= rel
+    else: ok = _exact_cmp(p, g, _frac(rel, 'rel'), np.abs(g), strict=False)
     if abs_tol: ok |= _exact_cmp(p, g, _frac(abs_tol, 'abs_tol'), np.ones_like(g), strict=False)
     return _out(ok)
 
@@ -526,7 +536,7 @@ def mra(pred, # predicted value(s); None/NaN scores 0
     hits = np.where(g == 0, np.where(p == 0, len(MRA_THRESHOLDS), 0), hits)
     return _out(hits / len(MRA_THRESHOLDS))
 
-# %% ../nbs/09_metrics.ipynb #67e48e38
+# %% ../nbs/09_metrics.ipynb #1ccefc28
 def quantity_metrics(pred, # predicted values (N,), None/NaN for unparsed answers
                      gt, # true values (N,)
                      rel:float=0.25, # tolerance of `within`
@@ -534,11 +544,12 @@ def quantity_metrics(pred, # predicted values (N,), None/NaN for unparsed answer
                      mra_strict:bool=True, # MRA's `<` (default) or `<=`
                      unparsed:str='wrong', # 'wrong': unparsed is a failure; 'drop': leaves the denominator
                      mra_arith:str='decimal', # MRA on the written decimals, or in lmms-eval's binary floats
+                     eps:float=0.0, # SpatialRGPT's 1e-4 added to the denominator of the relative error
                     ) -> dict:
     "Success rate (`acc`), MRA, MAE and mean relative error of numeric answers; MAE and rel_err over parsed answers only."
     p, g = _num(pred, 'pred').ravel(), _gt_num(gt).ravel()
     ok = np.isfinite(p)
-    acc = _apply_unparsed(within(p, g, rel, abs_tol), ok, unparsed)
+    acc = _apply_unparsed(within(p, g, rel, abs_tol, eps), ok, unparsed)
     m = _apply_unparsed(mra(p, g, mra_strict, mra_arith), ok, unparsed)
     return _summary(len(g), len(acc), (~ok).sum(), acc=_mean(acc), mra=_mean(m),
                     mae=_mean(np.abs(p - g)[ok]), rel_err=_mean(np.atleast_1d(rel_error(p[ok], g[ok]))))
@@ -638,7 +649,9 @@ def caption_scores(preds, # predicted captions (str; None counts as an empty cap
         else: out[m.replace('_', '-')] = float(s)
     return out
 
-# %% ../nbs/09_metrics.ipynb #51e956ac
+# %% ../nbs/09_metrics.ipynb #27ad8a0b
+FRAME_RULES = ('sampled', 'tubedetr', 'stcat')
+
 @dataclass
 class Protocol:
     "Every setting of an evaluation, stored with its scores."
@@ -663,6 +676,9 @@ class Protocol:
     unparsed_by_task:dict = field(default_factory=dict) # per-task overrides of `unparsed`, e.g. {'rec': 'drop'}
     invalid:str = 'wrong' # an answer that parses but cannot be scored (inverted box or span): 'wrong' or 'drop'
     same_span:float = 1.0 # tIoU of two identical zero-length spans (lmms-eval: 0)
+    frame_rule:str = 'sampled' # tubes on `fps`/`num_frames` times, or a native-frame rule: 'tubedetr', 'stcat'
+    rel_eps:float = 0.0 # added to |gt| in the quantity tolerance's denominator (SpatialRGPT: 1e-4)
+    swap_inverted:bool = False # read a span that ends before it starts as reversed (lmms-eval), not as invalid
     decoding:dict = field(default_factory=dict) # generation settings (max_new_tokens, do_sample, ...)
     extra:dict = field(default_factory=dict) # anything else: pixels, prompt set, model, ...
 
@@ -670,6 +686,8 @@ class Protocol:
         if self.unparsed not in UNPARSED: raise MetricError(f"Protocol.unparsed={self.unparsed!r}: expected one of {UNPARSED}")
         if self.stvg_tiou not in ('frames', 'span'): raise MetricError(f"Protocol.stvg_tiou={self.stvg_tiou!r}: expected 'frames' or 'span'")
         if self.fps is not None and self.num_frames is not None: raise MetricError("Protocol: give fps or num_frames, not both")
+        if self.frame_rule not in FRAME_RULES:
+            raise MetricError(f"Protocol.frame_rule={self.frame_rule!r}: expected one of {FRAME_RULES}")
         for k, v in [('unparsed', u) for u in self.unparsed_by_task.values()] + [('invalid', self.invalid)]:
             if v not in UNPARSED: raise MetricError(f"Protocol.{k}={v!r}: expected one of {UNPARSED}")
 
@@ -688,7 +706,10 @@ class Protocol:
         names = {f.name for f in fields(cls)}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items() if k in names})
 
-TUBEDETR = Protocol('tubedetr', fps=5, max_frames=200, strict=True)
+TUBEDETR = Protocol('tubedetr', fps=5, max_frames=200, strict=True, frame_rule='tubedetr')
+STCAT = Protocol('stcat', strict=True, frame_rule='stcat')
+LMMS_CHARADES = Protocol('lmms-eval-charades', same_span=0.0, swap_inverted=True)
+SPATIALRGPT = Protocol('spatialrgpt', rel_eps=1e-4)
 VSIBENCH = Protocol('vsi-bench', mra_strict=False, mra_arith='float')   # lmms-eval lmms_eval/tasks/vsibench/utils.py
 LLAVA_ST = Protocol('llava-st', num_frames=100, snap=True, strict_by_task={'tvg': True},
                     unparsed_by_task={'rec': 'drop'}, stvg_tiou='span')
@@ -762,14 +783,14 @@ def read_answer(sample:dict, # a QA sample (uses `gt`)
     v = _READERS[kind or _kind(sample)](pred, sample['gt'])
     return (v, 'ok') if v is not None else (None, 'invalid')
 
-# %% ../nbs/09_metrics.ipynb #2e1dfda5
+# %% ../nbs/09_metrics.ipynb #39aebe14
 def _ok(st): return np.array([s == 'ok' for s in st], bool)
 
 def _score_quantity(ss, vals, st, pr, task):
     p = np.array([v if v is not None else np.nan for v in vals]); g = np.array([float(s['gt']['value']) for s in ss])
-    m = quantity_metrics(p, g, pr.rel, pr.abs_tol, pr.mra_strict, pr.unparsed, pr.mra_arith)
+    m = quantity_metrics(p, g, pr.rel, pr.abs_tol, pr.mra_strict, pr.unparsed, pr.mra_arith, pr.rel_eps)
     m['unit'] = ss[0]['gt'].get('unit')
-    per = dict(within=within(p, g, pr.rel, pr.abs_tol), abs_err=np.abs(p - g), rel_err=rel_error(p, g),
+    per = dict(within=within(p, g, pr.rel, pr.abs_tol, pr.rel_eps), abs_err=np.abs(p - g), rel_err=rel_error(p, g),
                mra=mra(p, g, pr.mra_strict, pr.mra_arith))
     return m, per
 
@@ -793,7 +814,7 @@ def _score_box(ss, vals, st, pr, task):
     p, ok = _opt_rows(list(vals), 4, 'pred')
     return m, dict(iou=np.where(ok, _iou_raw(p, np.asarray(g, dtype=np.float64)), np.nan))
 
-# %% ../nbs/09_metrics.ipynb #3cc8fa72
+# %% ../nbs/09_metrics.ipynb #fa1a63ff
 def _aligned(s, ptube, pspan, pr):
     "One tube sample on the protocol's frames in its clip: (times (F,), pred (F, 4), gt (F, 4))."
     gt, clip = s['gt'], s.get('clip') or {}
@@ -836,6 +857,7 @@ def _snap(tb, keys):
 
 def _score_tube(ss, vals, st, pr, task):
     ptubes = [v[0] if v is not None else _tube({}, 'pred') for v in vals]; pspans = [v[1] if v is not None else None for v in vals]
+    if pr.frame_rule != 'sampled': return _score_native(ss, ptubes, pspans, _ok(st), pr, task)
     ptubes = [_snap(p, _fkeys(s['gt']['value'])) for p, s in zip(ptubes, ss)]
     if pr.fps is None and pr.num_frames is None: T, P, G, mask = stack_tubes(ptubes, [s['gt']['value'] for s in ss])
     else:
@@ -848,7 +870,18 @@ def _score_tube(ss, vals, st, pr, task):
     if pr.stvg_tiou == 'span':
         r['tiou'] = _span_tiou(T, P, G, pspans, [s['gt'].get('span') for s in ss])
         m['m_tIoU'] = _mean(_apply_unparsed(r['tiou'], ok, pr.unparsed))
-    return m, {k: np.where(ok, r[k], np.nan) for k in ('tiou', 'viou', 'siou')}
+    per = {k: np.where(ok, r[k], np.nan) for k in ('tiou', 'viou', 'siou', 'gt_viou')}
+    return _per_qtype(m, r, ok, ss, pr, task), per
+
+def _per_qtype(m, r, ok, ss, pr, task):
+    "Add each question type's means (a sample's `meta.qtype`, VidSTG: declarative / interrogative) as 'type:metric'."
+    q = np.array([str((s.get('meta') or {}).get('qtype')) for s in ss])
+    for t in dict.fromkeys(q.tolist()) if any((s.get('meta') or {}).get('qtype') for s in ss) else ():
+        k = q == t
+        sub = _stvg_means({n: r[n][k] for n in ('tiou', 'viou', 'siou', 'gt_viou')}, ok[k], pr.stvg_thresholds,
+                          pr.strict_for(task), pr.unparsed)
+        m |= {f'{t}:{n}': v for n, v in sub.items() if n not in ('n_scored', 'unparsed')}
+    return m
 
 def _score_choice(ss, vals, st, pr, task):
     hit = np.array([v is not None and _norm_choice(v) == _norm_choice(s['gt']['value']) for s, v in zip(ss, vals)], float)
@@ -982,11 +1015,18 @@ def plot(self:ReportCard, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/09_metrics.ipynb #e801cf46
+# %% ../nbs/09_metrics.ipynb #8e53a5a0
 def _headline(task, kind, m, pr):
     "The metric that stands for a task: a per-task choice if it was computed, else the kind's."
     h = HEADLINE_BY_TASK.get(task)
     return h if h in m else HEADLINE[kind].format(rec_threshold=pr.rec_threshold)
+
+def _swap(p):
+    "A span `[a, b]` with `b < a` as `[b, a]`, as lmms-eval's Charades-STA parser reads it; anything else unchanged."
+    try: a, b = p.get('span') if isinstance(p, dict) else p
+    except (TypeError, ValueError, AttributeError): return p
+    try: return [b, a] if b < a else p
+    except TypeError: return p
 
 def score_samples(samples:list, # QA samples (the shared schema: each has 'task' and 'gt')
                   preds, # parsed answers, one per sample (None = could not parse), or a dict {sample id: answer}
@@ -1000,7 +1040,8 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
     preds = [preds.get(s.get('id')) for s in samples] if isinstance(preds, dict) else list(preds)
     if len(preds) != len(samples): raise MetricError(f"score_samples: {len(preds)} answers for {len(samples)} samples")
     kinds = [_kind(s) for s in samples]
-    read = [read_answer(s, p, k) for s, p, k in zip(samples, preds, kinds)]
+    read = [read_answer(s, _swap(p) if pr.swap_inverted and k == 'span' else p, k)
+            for s, p, k in zip(samples, preds, kinds)]
     per = [dict(id=s.get('id'), task=s['task'], kind=k, status=st) for s, k, (_, st) in zip(samples, kinds, read)]
     tasks = {}
     wrong = replace(pr, unparsed='wrong', unparsed_by_task={})        # what is left after dropping scores 0 when not ok
@@ -1063,3 +1104,50 @@ def tubedetr_metrics(scores:list, # `tubedetr_scores` of each sample
     out = agg(scores)
     for q in dict.fromkeys(qtypes or []): out[q] = agg([s for s, t in zip(scores, qtypes) if t == q])
     return out
+
+# %% ../nbs/09_metrics.ipynb #e1aab9a4
+def _sted(span, tube, fps, closed):
+    "Frame numbers [start, end] of a span (s); no span: the tube's first box frame and last (+1 unless `closed`)."
+    if span is not None: return round(span[0] * fps), round(span[1] * fps)
+    f = tube.f[~np.isnan(tube.b[:, 0])]
+    return (round(f[0] * fps), round(f[-1] * fps) + (0 if closed else 1)) if len(f) else (0, 0)
+
+def _hull_s(tube):
+    "[first, last] time of a tube's boxes, or None."
+    f = tube.f[~np.isnan(tube.b[:, 0])]
+    return [f[0], f[-1]] if len(f) else None
+
+def _native_ious(pt, gt, gs, frames, fps):
+    "Per-frame box IoU on native `frames`: the truth's nearest box inside its span, the prediction's inside its boxes."
+    t = frames / fps
+    P = align_tube(pt, t, np.inf, _hull_s(pt))          # the peers' models box every frame, inside their span or not
+    G = align_tube(gt, t, np.inf, [gs[0] / fps, gs[1] / fps])
+    return _frame_ious(P[None], G[None], None)[0][0]
+
+def _native_one(s, pt, pspan, pr):
+    "tIoU, vIoU, sIoU, gt_vIoU of one tube sample under TubeDETR's or STCAT's frame rule."
+    clip, stcat = s.get('clip') or {}, pr.frame_rule == 'stcat'
+    fps = (s.get('meta') or {}).get('fps') or clip.get('fps')
+    if not fps: raise MetricError(f"sample {s.get('id')!r}: Protocol {pr.name!r} scores on video frames: needs meta.fps")
+    gt = _tube(s['gt']['value'], 'gt')
+    start = round(clip.get('t0', 0.) * fps)
+    end = round(clip.get('t1', gt.f[-1] if len(gt.f) else 0.) * fps) + 1
+    F = np.arange(start, end) if stcat else tubedetr_frames(start, end, fps, pr.fps or 5, pr.max_frames or end + 1)
+    (gs, ge), (ps, pe) = _sted(s['gt'].get('span'), gt, fps, stcat), _sted(pspan, pt, fps, stcat)
+    iou = _native_ious(pt, gt, (gs, ge), F, fps)
+    lo, hi, first, last = max(gs, ps), min(ge, pe), min(gs, ps), max(ge, pe)
+    tiou = 0. if hi <= lo else (hi - lo) / ((ge - gs) + (pe - ps) - (hi - lo))
+    ing = (gs <= F) & ((F <= ge) if stcat else (F < ge))               # the truth's frames (STCAT: its end included)
+    both = ing & (lo <= F) & (F < hi)
+    inter = float(sum(iou[both].tolist()))                             # added in frame order, as both peers do
+    union = max(last - first, 1) if stcat else max(int(((first <= F) & (F < hi)).sum()), 1)
+    return dict(tiou=tiou, viou=inter / union, siou=inter / max(int(both.sum()), 1),
+                gt_viou=float(sum(iou[ing].tolist())) / max(int(ing.sum()), 1))
+
+def _score_native(ss, ptubes, pspans, ok, pr, task):
+    "Tube samples scored as TubeDETR's or STCAT's evaluator scores them (per sample, on native frame numbers)."
+    rows = [_native_one(s, p, ps, pr) for s, p, ps in zip(ss, ptubes, pspans)]
+    r = {k: np.array([x[k] for x in rows], dtype=np.float64).reshape(len(rows))
+         for k in ('tiou', 'viou', 'siou', 'gt_viou')}
+    m = _stvg_means(r, ok, pr.stvg_thresholds, pr.strict_for(task), pr.unparsed)
+    return _per_qtype(m, r, ok, ss, pr, task), {k: np.where(ok, v, np.nan) for k, v in r.items()}

@@ -223,3 +223,81 @@ def test_defect2_tubedetr_frames_and_scores():
     s = tubedetr_scores(tubedetr_frames(0, 30, 30), (6, 20), (10, 30), {k: B for k in range(6, 20)},
                         {6: [50, 50, 60, 60], 12: B, 18: [0, 0, 10, 5]})
     assert s == dict(tiou=10 / 24, viou=1.5 / 3, gt_viou=1.5 / 3)
+
+def _stvg_sample(fps, t0, t1, frames, span, box, qtype=None, **kw):
+    meta = dict(fps=fps) | (dict(qtype=qtype) if qtype else {})
+    return dict(id=kw.get('id', 's'), task='stvg', question='where?', meta=meta, clip=dict(t0=t0, t1=t1),
+                gt=dict(type='boxes', value={f / fps: box(f) for f in frames}, span=span))
+
+def test_defect2_tubedetr_preset_routes_through_tubedetr_rule():
+    "The TUBEDETR preset in score_samples gives tubedetr_scores' numbers on a clip whose blocks count from frame 0."
+    from st_toolkit.metrics import TUBEDETR, tubedetr_frames, tubedetr_scores
+    B, H = [0, 0, 10, 10], [0, 0, 10, 5]
+    s = _stvg_sample(30, 4 / 30, 29 / 30, range(6, 20), [6 / 30, 20 / 30], lambda f: B)
+    p = dict(span=[10 / 30, 1.0], boxes={k / 30: (B if k < 18 else H) for k in range(10, 30)})
+    got = score_samples([s], [p], TUBEDETR)
+    # by hand: frames 4, 6, 12, 18, 24; tIoU 10/24 on native frames; truth frames 6, 12, 18, inside the prediction
+    # 12 (IoU 1) and 18 (IoU 1/2); union cut at the earlier end [6, 20): 3 frames
+    assert [got.samples[0][k] for k in ('tiou', 'viou', 'gt_viou')] == [10 / 24, 1.5 / 3, 1.5 / 3]
+    want = tubedetr_scores(tubedetr_frames(4, 30, 30), (6, 20), (10, 30), {k: B for k in range(6, 20)},
+                           {k: (B if k < 18 else H) for k in range(10, 30)})
+    assert got.samples[0]['viou'] == want['viou'] and got.samples[0]['tiou'] == want['tiou']
+    assert got['stvg']['vIoU@0.5'] == 0.0                                           # 0.5 is not > 0.5
+    # the old preset (5 fps stepped from the clip start, 5 fps tIoU) gives other numbers on the same sample
+    old = score_samples([s], [p], Protocol(fps=5, max_frames=200, strict=True)).samples[0]
+    assert old['tiou'] != 10 / 24
+
+def _preset_cases():
+    "Spans that tell the presets apart: a zero-length span, an inverted span, a tie at 0.5, an unparsed answer."
+    tv = [dict(id=f't{i}', task='tvg', question='when?', gt=dict(type='span', value=g))
+          for i, g in enumerate([[2, 2], [0, 2], [0, 2], [0, 2]])]
+    return tv, [[2, 2], [2, 0], [1, 2], None]
+
+@pytest.mark.parametrize('name, tious, r05', [
+    ('default', [1.0, None, 0.5, None], 0.5),
+    ('llava-st', [1.0, None, 0.5, None], 0.25),                 # `>`: the tie at 0.5 misses
+    ('lmms-eval-charades', [0.0, 1.0, 0.5, None], 0.5),         # 0/0 scores 0; the inverted span is read reversed
+    ('tubedetr', [1.0, None, 0.5, None], 0.25),
+    ('stcat', [1.0, None, 0.5, None], 0.25)])
+def test_presets_on_spans(name, tious, r05):
+    from st_toolkit.evaluate import PRESETS
+    tv, ans = _preset_cases()
+    c = score_samples(tv, ans, PRESETS[name])
+    assert [s.get('tiou') for s in c.samples] == tious and c['tvg']['R@0.5'] == r05
+    assert c['tvg']['unparsed'] == 1 and c['tvg']['n_scored'] == 4
+
+def test_presets_on_a_boundary_frame_tube():
+    "One tube, every preset: each gives its own hand-computed vIoU."
+    from st_toolkit.evaluate import PRESETS
+    B = [0, 0, 10, 10]
+    s = _stvg_sample(10, 0, 3, range(10, 21), [1.0, 2.0], lambda f: B, qtype='interrogative')
+    p = dict(span=[1.5, 2.5], boxes={f / 10: B for f in range(15, 26)})
+    v = {n: score_samples([s], [p], PRESETS[n]).samples[0]['viou'] for n in ('default', 'tubedetr', 'stcat')}
+    # own frames: 6 in both (15..20) of 16 (10..25); TubeDETR: frames 16, 18 of 10..18 (cut at 20); STCAT: 15..19
+    # (its last gt frame 20 is out) over 25 - 10
+    assert v == dict(default=6 / 16, tubedetr=2 / 5, stcat=5 / 15)
+    g = {n: score_samples([s], [p], PRESETS[n])['stvg']['interrogative:m_gt_vIoU']
+         for n in ('default', 'tubedetr', 'stcat')}
+    assert g == dict(default=6 / 11, tubedetr=2 / 5, stcat=6 / 11)
+
+def test_spatialrgpt_preset_epsilon():
+    from st_toolkit.metrics import SPATIALRGPT
+    q = [dict(id=f'q{i}', task='width', question='how wide?', gt=dict(type='quantity', value=g, unit='m'))
+         for i, g in enumerate([0.0004, 0.0, 2.0])]
+    ans = [0.00052, 0.00002, None]
+    assert [s.get('within') for s in score_samples(q, ans, SPATIALRGPT).samples] == [True, True, False]
+    assert [s.get('within') for s in score_samples(q, ans).samples] == [False, False, False]
+    assert score_samples(q, ans, SPATIALRGPT)['width']['acc'] == 2 / 3              # unparsed stays a failure
+
+def test_gt_viou_and_question_types_in_general_scoring():
+    "gt_vIoU (vIoU with perfect timing) and per-question-type means come out of the default STVG scoring."
+    B = [0, 0, 10, 10]
+    s1 = _stvg_sample(10, 0, 3, range(10, 21), [1.0, 2.0], lambda f: B, qtype='declarative', id='a')
+    s2 = _stvg_sample(10, 0, 3, range(10, 21), [1.0, 2.0], lambda f: B, qtype='interrogative', id='b')
+    p = dict(span=[1.5, 2.5], boxes={f / 10: B for f in range(15, 26)})
+    c = score_samples([s1, s2], [p, None])
+    assert c.samples[0]['gt_viou'] == 6 / 11 and c['stvg']['m_gt_vIoU'] == 3 / 11
+    assert c['stvg']['declarative:m_gt_vIoU'] == 6 / 11 and c['stvg']['interrogative:m_vIoU'] == 0.0
+    assert c['stvg']['declarative:n'] == 1 and c['stvg']['gt_vIoU@0.5'] == 0.5
+    r = stvg_metrics(np.array([[B, B]], float), np.array([[B, [np.nan] * 4]], float))
+    assert r['m_gt_vIoU'] == 1.0 and r['m_vIoU'] == 0.5
