@@ -301,3 +301,31 @@ def test_gt_viou_and_question_types_in_general_scoring():
     assert c['stvg']['declarative:n'] == 1 and c['stvg']['gt_vIoU@0.5'] == 0.5
     r = stvg_metrics(np.array([[B, B]], float), np.array([[B, [np.nan] * 4]], float))
     assert r['m_gt_vIoU'] == 1.0 and r['m_vIoU'] == 0.5
+
+def test_batched_paths_equal_per_sample_paths(monkeypatch):
+    """The column paths (spans in one pass, own-frame tubes as flat rows) give the per-sample paths' cards exactly,
+    on answers with rounded times, None boxes, duplicate frames, inverted boxes, bad spans and unparsed answers."""
+    import st_toolkit.metrics as M
+    rng = np.random.default_rng(3)
+    B = lambda: [float(v) for v in np.r_[rng.uniform(0, 50, 2), rng.uniform(50, 99, 2)].round(1)]
+    ss, ps = [], []
+    for i in range(60):
+        gt = {round(f / 7, 6): B() for f in range(int(rng.integers(0, 5)), int(rng.integers(5, 15)))}
+        kind = i % 6
+        p = {round(t + rng.choice([0, 0.01, -0.02, 0.2]), 2): (None if rng.random() < 0.1 else B()) for t in gt}
+        if kind == 1: p = None
+        elif kind == 2: p = dict(span=[2.0, 1.0], boxes=p)                         # a bad span: invalid
+        elif kind == 3: p = {**p, 0.0: [5.0, 5.0, 1.0, 9.0]}                        # an inverted box: invalid
+        elif kind == 4: p = dict(span=[0.0, 1.0], boxes={str(k): v for k, v in p.items()})
+        ss.append(dict(id=f's{i}', task='stvg', meta=dict(qtype=['declarative', 'interrogative'][i % 2]),
+                       gt=dict(type='boxes', value=gt, span=[0.0, 2.0])))
+        ps.append(p)
+    tv = [dict(id=f't{i}', task='tvg', gt=dict(type='span', value=[float(i % 5), float(i % 5 + 2)])) for i in range(40)]
+    tp = [None if i % 7 == 0 else [float(i % 3), float(i % 4)] for i in range(40)]
+    for pr in (Protocol(), Protocol(unparsed='drop', invalid='drop'), Protocol(strict=True, stvg_thresholds=(0.2,))):
+        fast = score_samples(ss + tv, ps + tp, pr).to_dict()
+        with monkeypatch.context() as m:
+            m.setattr(M, '_tubes_fast', lambda *a: None); m.setattr(M, '_read_spans_fast', lambda *a: None)
+            slow = score_samples(ss + tv, ps + tp, pr).to_dict()
+        assert fast == slow
+    assert fast['tasks']['stvg']['invalid'] == 20 and fast['tasks']['stvg']['unparsed'] == 10
