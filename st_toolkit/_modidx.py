@@ -515,6 +515,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'st_toolkit.metrics._num': ('metrics.html#_num', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._ok': ('metrics.html#_ok', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._opt_rows': ('metrics.html#_opt_rows', 'st_toolkit/metrics.py'),
+                                    'st_toolkit.metrics._order': ('metrics.html#_order', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._out': ('metrics.html#_out', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._pad': ('metrics.html#_pad', 'st_toolkit/metrics.py'),
                                     'st_toolkit.metrics._pct': ('metrics.html#_pct', 'st_toolkit/metrics.py'),

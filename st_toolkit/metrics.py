@@ -903,7 +903,7 @@ _SCORERS = dict(quantity=_score_quantity, clock=_score_clock, span=_score_span, 
 HEADLINE = dict(quantity='acc', clock='acc', span='mIoU', box='acc@{rec_threshold:g}', tube='m_vIoU', choice='acc', text='CIDEr')
 HEADLINE_BY_TASK = {'direction_time': 'R@0.5'}   # STKit-Bench counts a direction timestamp correct at tIoU >= 0.5
 
-# %% ../nbs/09_metrics.ipynb #e702a8be
+# %% ../nbs/09_metrics.ipynb #f4a2af8b
 _MARSHAL_PAIR = np.dtype({'names': ['list', 'len', 'g1', 'a', 'g2', 'b'], 'formats': ['u1', '<u4', 'u1', '<f8', 'u1', '<f8'],
                           'offsets': [0, 1, 5, 6, 14, 15], 'itemsize': 23})
 _NAN2 = [math.nan, math.nan]
@@ -944,10 +944,11 @@ def _tube_rows(tubes):
     try: n, keys, b = _items(tubes); k = _fkeys(keys)
     except (MetricError, TypeError, ValueError): return None
     s = np.repeat(np.arange(len(tubes)), n)
-    b[np.isnan(b).any(1)] = np.nan
-    has = ~np.isnan(b[:, 0])
-    with np.errstate(invalid='ignore'):
-        bad = has & (~np.isfinite(b).all(1) | (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1]))
+    odd = np.flatnonzero(~np.isfinite(np.add.reduce(b, 1)))          # the few rows with a NaN or an inf
+    bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
+    if len(odd):
+        r = b[odd]; nan = np.isnan(r).any(1); r[nan] = np.nan; b[odd] = r   # a NaN anywhere: no box
+        bad[odd] = ~nan                                                     # else an infinite coordinate: bad
     good = np.ones(len(tubes), bool); good[s[bad]] = False
     return s, k, b, good
 
@@ -976,12 +977,12 @@ def _snap_cells(pc, pkey, gc, gkey, K, S):
     snap = can & (np.abs(gkey[j] - pkey) < tol[ps])
     return np.where(snap, gc[j], pc), np.where(snap, gkey[j], pkey)
 
-def _flat_scores(pcell, pbox, gc, gbox, K, S):
-    "Per-sample tiou, viou, siou, gt_viou from sorted predicted cells and sorted gt cells (no padded grids)."
+def _flat_scores(pcell, prow, pbox, gc, grow, gbox, K, S):
+    "Per-sample tiou, viou, siou, gt_viou from sorted predicted and gt cells and their rows of boxes (no padded grids)."
     pos = np.minimum(np.searchsorted(gc, pcell), max(len(gc) - 1, 0))
-    p_has, g_has = ~np.isnan(pbox[:, 0]), ~np.isnan(gbox[:, 0])
+    p_has, g_has = ~np.isnan(pbox[prow, 0]), ~np.isnan(gbox[grow, 0])
     both = (gc[pos] == pcell) & p_has & g_has[pos] if len(gc) else np.zeros(len(pcell), bool)
-    p, g = pbox[both], gbox[pos[both]]
+    p, g = pbox[prow[both]], gbox[grow[pos[both]]]
     with np.errstate(invalid='ignore', divide='ignore'):
         iw = np.minimum(p[:, 2], g[:, 2]); iw -= np.maximum(p[:, 0], g[:, 0]); np.maximum(iw, 0., out=iw)
         ih = np.minimum(p[:, 3], g[:, 3]); ih -= np.maximum(p[:, 1], g[:, 1]); np.maximum(ih, 0., out=ih)
@@ -1003,19 +1004,25 @@ def _tubes_fast(ss, ps, pr):
     if (a := _tube_answers(ps)) is None or (rows := _tube_rows(a[0])) is None: return None
     (tubes, st), (ps_, pk, pb, good) = a, rows
     gts = [x['gt']['value'] for x in ss]
-    gs, gk, gb = _flat(gts, 'gt')                                     # raises on a bad ground truth, naming it
+    if (g := _tube_rows(gts)) is None or not g[3].all():
+        _flat(gts, 'gt'); return None                                 # raises on a bad ground truth, naming it
+    gs, gk, gb, _ = g
     S = len(ss)
     pc, gc, K = _cells(pk, gk, ps_, gs, S)
-    og, op = np.argsort(gc, kind='stable'), np.argsort(pc, kind='stable')
+    og, op = _order(gc), _order(pc)                                  # rows in (sample, time) order
     if len(gc) > 1 and (np.diff(gc[og]) == 0).any(): _no_dups(gc, S * K, gts, 'gt', False)
-    gc, gb, gk, pc = gc[og], gb[og], gk[og], pc[op]
+    gc, gk, pc = gc[og], gk[og], pc[op]
     if len(pc) > 1: good[(pc[1:] // K)[pc[1:] == pc[:-1]]] = False   # two answers on one frame: invalid
     st = ['invalid' if x == 'ok' and not g else x for x, g in zip(st, good.tolist())]
     keep = good[pc // K]
     op = op[keep]
     pc, _ = _snap_cells(pc[keep], pk[op], gc, gk, K, S)
     first = np.r_[True, pc[1:] != pc[:-1]] if len(pc) else np.zeros(0, bool)   # two times on one frame: the first
-    return st, _flat_scores(pc[first], pb[op[first]], gc, gb, K, S)
+    return st, _flat_scores(pc[first], op[first], pb, gc, og, gb, K, S)
+
+def _order(c):
+    "Indices that sort `c` (stable); answers list their frames in order, so usually a range found in one pass."
+    return np.arange(len(c)) if len(c) < 2 or (c[1:] >= c[:-1]).all() else np.argsort(c, kind='stable')
 
 # %% ../nbs/09_metrics.ipynb #e238de34
 _BOUNDED = ('quantity', 'clock', 'span', 'box', 'tube', 'choice')   # headlines in [0, 1], averaged into `overall`
@@ -1068,7 +1075,7 @@ class ReportCard:
         text = str(src)
         return cls.from_dict(json.loads(text if text.lstrip().startswith('{') else Path(src).read_text()))
 
-# %% ../nbs/09_metrics.ipynb #74797aaa
+# %% ../nbs/09_metrics.ipynb #0e3143f2
 def _pct(v): return '—' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.1f}'
 _COUNTS = ('task', 'kind', 'n', 'n_scored', 'unparsed', 'invalid', 'headline', 'unit', 'note')
 
@@ -1079,7 +1086,12 @@ def _show(name, v, unit=None):
     if name == 'mae_h': return f'MAE {v:.2f} h'
     return f'{name} {_pct(v)}'
 
+_RULE_TEXT = dict(tubedetr="video frames: the first of each 1/{fps:g}-s block from frame 0 (at most {max_frames}), "
+                           "tIoU on every frame", stcat="every video frame, spans read half-open")
+
 def _frames_text(p):
+    if p.get('frame_rule') in _RULE_TEXT: return _RULE_TEXT[p['frame_rule']].format(fps=p.get('fps') or 5,
+                                                                                   max_frames=p.get('max_frames'))
     if p.get('fps'): return f"{p['fps']:g} fps" + (f", at most {p['max_frames']}" if p.get('max_frames') else '')
     snapped = ' snapped to video frames' if p.get('snap') else ''
     if p.get('num_frames'): return f"{p['num_frames']} uniform frames{snapped}"
@@ -1093,7 +1105,8 @@ def protocol_text(p:dict) -> str:
              ''.join(f" ({'wrong' if v == 'wrong' else 'dropped'} for {k})"
                      for k, v in (p.get('unparsed_by_task') or {}).items()),
              f"invalid: {'counted wrong' if p.get('invalid', 'wrong') == 'wrong' else 'dropped'}",
-             f"quantities: ±{100 * p.get('rel', 0.25):g}%" + (f" or ±{p['abs_tol']:g}" if p.get('abs_tol') else ''),
+             f"quantities: ±{100 * p.get('rel', 0.25):g}%" + (f" or ±{p['abs_tol']:g}" if p.get('abs_tol') else '')
+             + (f" of gt + {p['rel_eps']:g}" if p.get('rel_eps') else ''),
              f"MRA: {'<' if p.get('mra_strict', True) else '<='}", f"clock: ±{p.get('clock_tol', 1)} h",
              f"R@1 at {'/'.join(f'{t:g}' for t in p.get('tvg_thresholds', ()))}", f"vIoU@{'/'.join(f'{t:g}' for t in p.get('stvg_thresholds', ()))}",
              f"REC IoU ≥ {p.get('rec_threshold', 0.5):g}", f"tube tIoU: {p.get('stvg_tiou')}"]
@@ -1263,22 +1276,22 @@ def tubedetr_metrics(scores:list, # `tubedetr_scores` of each sample
     for q in dict.fromkeys(qtypes or []): out[q] = agg([s for s, t in zip(scores, qtypes) if t == q])
     return out
 
-# %% ../nbs/09_metrics.ipynb #e1aab9a4
+# %% ../nbs/09_metrics.ipynb #f6f228fc
 def _sted(span, tube, fps, closed):
     "Frame numbers [start, end] of a span (s); no span: the tube's first box frame and last (+1 unless `closed`)."
     if span is not None: return round(span[0] * fps), round(span[1] * fps)
     f = tube.f[~np.isnan(tube.b[:, 0])]
     return (round(f[0] * fps), round(f[-1] * fps) + (0 if closed else 1)) if len(f) else (0, 0)
 
-def _hull_s(tube):
-    "[first, last] time of a tube's boxes, or None."
+def _hull_s(tube, fps):
+    "[first, last] frame time of a tube's boxes (times rounded to 1e-6 back onto their frames), or None."
     f = tube.f[~np.isnan(tube.b[:, 0])]
-    return [f[0], f[-1]] if len(f) else None
+    return [round(f[0] * fps) / fps, round(f[-1] * fps) / fps] if len(f) else None
 
 def _native_ious(pt, gt, gs, frames, fps):
     "Per-frame box IoU on native `frames`: the truth's nearest box inside its span, the prediction's inside its boxes."
     t = frames / fps
-    P = align_tube(pt, t, np.inf, _hull_s(pt))          # the peers' models box every frame, inside their span or not
+    P = align_tube(pt, t, np.inf, _hull_s(pt, fps))          # the peers' models box every frame, inside their span or not
     G = align_tube(gt, t, np.inf, [gs[0] / fps, gs[1] / fps])
     return _frame_ious(P[None], G[None], None)[0][0]
 

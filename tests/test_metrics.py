@@ -329,3 +329,12 @@ def test_batched_paths_equal_per_sample_paths(monkeypatch):
             slow = score_samples(ss + tv, ps + tp, pr).to_dict()
         assert fast == slow
     assert fast['tasks']['stvg']['invalid'] == 20 and fast['tasks']['stvg']['unparsed'] == 10
+
+def test_native_presets_keep_the_predicted_tube_edges_at_30fps():
+    "Times k/30 are stored rounded to 1e-6; the predicted tube's first and last frames still count (STCAT, TubeDETR)."
+    from st_toolkit.metrics import STCAT
+    B = [0, 0, 10, 10]
+    s = _stvg_sample(30, 0, 1, range(10, 21), None, lambda f: B)
+    p = {k / 30: B for k in range(15, 26)}
+    r = score_samples([s], [p], STCAT).samples[0]
+    assert (r['viou'], r['gt_viou']) == (5 / 15, 6 / 11)     # frames 15..19 of [10, 25); gt frames 15..20 of 10..20
