@@ -903,8 +903,9 @@ _SCORERS = dict(quantity=_score_quantity, clock=_score_clock, span=_score_span, 
 HEADLINE = dict(quantity='acc', clock='acc', span='mIoU', box='acc@{rec_threshold:g}', tube='m_vIoU', choice='acc', text='CIDEr')
 HEADLINE_BY_TASK = {'direction_time': 'R@0.5'}   # STKit-Bench counts a direction timestamp correct at tIoU >= 0.5
 
-# %% ../nbs/09_metrics.ipynb #f4a2af8b
-_MARSHAL_PAIR = np.dtype({'names': ['list', 'len', 'g1', 'a', 'g2', 'b'], 'formats': ['u1', '<u4', 'u1', '<f8', 'u1', '<f8'],
+# %% ../nbs/09_metrics.ipynb #0df79983
+_MARSHAL_PAIR = np.dtype({'names': ['list', 'len', 'g1', 'a', 'g2', 'b'],
+                          'formats': ['u1', '<u4', 'u1', '<f8', 'u1', '<f8'],
                           'offsets': [0, 1, 5, 6, 14, 15], 'itemsize': 23})
 _NAN2 = [math.nan, math.nan]
 
@@ -931,34 +932,47 @@ def _tube_answers(ps):
     tubes, st = [], []
     for p in ps:
         span = None
-        if p is None: tubes.append({}); st.append('unparsed'); continue
+        if p is None:
+            tubes.append({})
+            st.append('unparsed')
+            continue
         if isinstance(p, tuple) and len(p) == 2: span, p = p
         elif isinstance(p, dict) and 'boxes' in p: span, p = p.get('span'), p['boxes']
         if isinstance(p, _Tube): return None
         bad = not isinstance(p, dict) or (span is not None and _read_span(span, None) is None)
-        tubes.append({} if bad else p); st.append('invalid' if bad else 'ok')
+        tubes.append({} if bad else p)
+        st.append('invalid' if bad else 'ok')
     return tubes, st
 
 def _tube_rows(tubes):
-    "Flat rows of predicted tubes (sample, key, box with NaN rows) and which tubes hold only valid boxes; None if unreadable."
-    try: n, keys, b = _items(tubes); k = _fkeys(keys)
+    "Flat rows of tubes (sample, key, box or NaN row) and which tubes hold only valid boxes; None if unreadable."
+    try:
+        n, keys, b = _items(tubes)
+        k = _fkeys(keys)
     except (MetricError, TypeError, ValueError): return None
     s = np.repeat(np.arange(len(tubes)), n)
     odd = np.flatnonzero(~np.isfinite(np.add.reduce(b, 1)))          # the few rows with a NaN or an inf
     bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
     if len(odd):
-        r = b[odd]; nan = np.isnan(r).any(1); r[nan] = np.nan; b[odd] = r   # a NaN anywhere: no box
+        r = b[odd]
+        nan = np.isnan(r).any(1)
+        r[nan] = np.nan                                                     # a NaN anywhere: no box
+        b[odd] = r
         bad[odd] = ~nan                                                     # else an infinite coordinate: bad
-    good = np.ones(len(tubes), bool); good[s[bad]] = False
+    good = np.ones(len(tubes), bool)
+    good[s[bad]] = False
     return s, k, b, good
 
 def _cells(pk, gk, ps, gs, S):
     "(sample, key) cells as int64 `sample * K + key id`, ordered like (sample, key), and K; keys are 1e-6-rounded."
     k = np.concatenate([pk, gk])
     if len(k) and np.abs(k).max() < 1e9:                             # whole micro-units: no sort needed
-        ki = np.rint(k * 1e6).astype(np.int64); ki -= ki.min(); K = int(ki.max()) + 1
+        ki = np.rint(k * 1e6).astype(np.int64)
+        ki -= ki.min()
+        K = int(ki.max()) + 1
         if S * K < 1 << 62: return ps * K + ki[:len(pk)], gs * K + ki[len(pk):], K
-    uk, kid = _key_ids(k); K = max(len(uk), 1)
+    uk, kid = _key_ids(k)
+    K = max(len(uk), 1)
     return ps * K + kid[:len(pk)], gs * K + kid[len(pk):], K
 
 def _snap_cells(pc, pkey, gc, gkey, K, S):
@@ -966,7 +980,8 @@ def _snap_cells(pc, pkey, gc, gkey, K, S):
     if not len(gc) or not len(pc): return pc, pkey
     start, end = np.searchsorted(gc, np.arange(S) * K), np.searchsorted(gc, np.arange(1, S + 1) * K)
     same = gc[1:] // K == gc[:-1] // K
-    d = np.full(len(gc), np.inf); d[:-1] = np.where(same, np.diff(gkey), np.inf)
+    d = np.full(len(gc), np.inf)
+    d[:-1] = np.where(same, np.diff(gkey), np.inf)
     tol, has = np.full(S, np.inf), end > start
     tol[has] = np.minimum.reduceat(d, start[has]) / 2                   # each sample's smallest spacing, halved
     ps = pc // K
@@ -984,10 +999,11 @@ def _flat_scores(pcell, prow, pbox, gc, grow, gbox, K, S):
     both = (gc[pos] == pcell) & p_has & g_has[pos] if len(gc) else np.zeros(len(pcell), bool)
     p, g = pbox[prow[both]], gbox[grow[pos[both]]]
     with np.errstate(invalid='ignore', divide='ignore'):
-        iw = np.minimum(p[:, 2], g[:, 2]); iw -= np.maximum(p[:, 0], g[:, 0]); np.maximum(iw, 0., out=iw)
-        ih = np.minimum(p[:, 3], g[:, 3]); ih -= np.maximum(p[:, 1], g[:, 1]); np.maximum(ih, 0., out=ih)
+        iw = np.maximum(np.minimum(p[:, 2], g[:, 2]) - np.maximum(p[:, 0], g[:, 0]), 0.)
+        ih = np.maximum(np.minimum(p[:, 3], g[:, 3]) - np.maximum(p[:, 1], g[:, 1]), 0.)
         iw *= ih
-        un = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]); un += (g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1]); un -= iw
+        un = (p[:, 2] - p[:, 0]) * (p[:, 3] - p[:, 1]) + (g[:, 2] - g[:, 0]) * (g[:, 3] - g[:, 1])
+        un -= iw
         iou = np.fmax(iw / un, 0.)                                  # as `_frame_ious`: 0/0 (two empty boxes) is 0
     bs = pcell[both] // K
     s = np.bincount(bs, weights=iou, minlength=S)                    # in frame order: a left-to-right sum
@@ -1005,7 +1021,8 @@ def _tubes_fast(ss, ps, pr):
     (tubes, st), (ps_, pk, pb, good) = a, rows
     gts = [x['gt']['value'] for x in ss]
     if (g := _tube_rows(gts)) is None or not g[3].all():
-        _flat(gts, 'gt'); return None                                 # raises on a bad ground truth, naming it
+        _flat(gts, 'gt')                                              # raises on a bad ground truth, naming it
+        return None
     gs, gk, gb, _ = g
     S = len(ss)
     pc, gc, K = _cells(pk, gk, ps_, gs, S)
@@ -1147,7 +1164,7 @@ def plot(self:ReportCard, ax=None):
     ax.figure.tight_layout()
     return ax.figure
 
-# %% ../nbs/09_metrics.ipynb #3fd4cdb5
+# %% ../nbs/09_metrics.ipynb #22896401
 def _headline(task, kind, m, pr):
     "The metric that stands for a task: a per-task choice if it was computed, else the kind's."
     h = HEADLINE_BY_TASK.get(task)
@@ -1208,7 +1225,8 @@ def score_samples(samples:list, # QA samples (the shared schema: each has 'task'
 @contextlib.contextmanager
 def _no_gc():
     "Pause the cycle collector: a card's many small dicts and lists hold no cycles, and its passes cost a third."
-    on = gc.isenabled(); gc.disable()
+    on = gc.isenabled()
+    gc.disable()
     try: yield
     finally:
         if on: gc.enable()
@@ -1276,7 +1294,7 @@ def tubedetr_metrics(scores:list, # `tubedetr_scores` of each sample
     for q in dict.fromkeys(qtypes or []): out[q] = agg([s for s, t in zip(scores, qtypes) if t == q])
     return out
 
-# %% ../nbs/09_metrics.ipynb #f6f228fc
+# %% ../nbs/09_metrics.ipynb #17a84439
 def _sted(span, tube, fps, closed):
     "Frame numbers [start, end] of a span (s); no span: the tube's first box frame and last (+1 unless `closed`)."
     if span is not None: return round(span[0] * fps), round(span[1] * fps)
@@ -1291,7 +1309,7 @@ def _hull_s(tube, fps):
 def _native_ious(pt, gt, gs, frames, fps):
     "Per-frame box IoU on native `frames`: the truth's nearest box inside its span, the prediction's inside its boxes."
     t = frames / fps
-    P = align_tube(pt, t, np.inf, _hull_s(pt, fps))          # the peers' models box every frame, inside their span or not
+    P = align_tube(pt, t, np.inf, _hull_s(pt, fps))      # the peers' models box every frame, in their span or not
     G = align_tube(gt, t, np.inf, [gs[0] / fps, gs[1] / fps])
     return _frame_ious(P[None], G[None], None)[0][0]
 
@@ -1299,7 +1317,8 @@ def _native_one(s, pt, pspan, pr):
     "tIoU, vIoU, sIoU, gt_vIoU of one tube sample under TubeDETR's or STCAT's frame rule."
     clip, stcat = s.get('clip') or {}, pr.frame_rule == 'stcat'
     fps = (s.get('meta') or {}).get('fps') or clip.get('fps')
-    if not fps: raise MetricError(f"sample {s.get('id')!r}: Protocol {pr.name!r} scores on video frames: needs meta.fps")
+    if not fps:
+        raise MetricError(f"sample {s.get('id')!r}: Protocol {pr.name!r} scores on video frames: needs meta.fps")
     gt = _tube(s['gt']['value'], 'gt')
     start = round(clip.get('t0', 0.) * fps)
     end = round(clip.get('t1', gt.f[-1] if len(gt.f) else 0.) * fps) + 1
