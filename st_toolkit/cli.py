@@ -14,7 +14,7 @@ from .synthetic import make_scene, make_samples, save_scene, SAMPLE_SPECS
 # %% auto #0
 __all__ = ['scene_summary', 'step_scenes', 'step_data', 'step_lift', 'step_model', 'step_train', 'step_eval', 'step_views',
            'report_markdown', 'quickstart', 'cmd_synth', 'cmd_template', 'cmd_lift', 'cmd_train', 'cmd_eval', 'cmd_viz',
-           'cmd_quickstart', 'main', 'cli']
+           'cmd_score', 'cmd_quickstart', 'main', 'cli']
 
 # %% ../nbs/14_cli.ipynb #f890c1ed
 def scene_summary(scene:Scene):
@@ -198,7 +198,7 @@ def cmd_lift(a):
     _say(a, f"{len(lifted.tracks)} lifted tracks -> {a.out}")
     return 0
 
-# %% ../nbs/14_cli.ipynb #af80235b
+# %% ../nbs/14_cli.ipynb #816fc1df
 def cmd_train(a):
     "st-toolkit train: LoRA fine-tuning."
     from st_toolkit.train import TrainConfig, finetune
@@ -224,12 +224,22 @@ def cmd_viz(a):
     _say(a, f"view -> {viz.to_html(fig, a.out, title=scene.name)}")
     return 0
 
+def cmd_score(a):
+    "st-toolkit score: parse and score answers produced anywhere against a dataset file's ground truth."
+    from st_toolkit.evaluate import score
+    ev = score(a.answers, a.data, a.protocol)
+    _say(a, ev.card.markdown())
+    if a.out:
+        out = Path(a.out); out.mkdir(parents=True, exist_ok=True); ev.card.to_json(out / 'report_card.json')
+        _say(a, f"report card -> {out / 'report_card.json'}")
+    return 0
+
 def cmd_quickstart(a):
     "st-toolkit quickstart: the whole main job."
     quickstart(a.out, model=a.model, steps=a.steps, quiet=a.quiet)
     return 0
 
-# %% ../nbs/14_cli.ipynb #b5086865
+# %% ../nbs/14_cli.ipynb #4895046a
 def _parser():
     p = argparse.ArgumentParser(prog='st-toolkit', description='Spatio-temporal reasoning toolkit for vision-language models.')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
@@ -261,6 +271,11 @@ def _parser():
     q = add('viz', cmd_viz, 'write a standalone HTML view of a scene')
     q.add_argument('scene'); q.add_argument('--out', required=True); q.add_argument('--pred', help='a second scene (e.g. pseudo-labels) to compare')
     q.add_argument('--view', choices=['3d', 'bev'], default='3d')
+    q = add('score', cmd_score, 'score answers from any source (JSONL of {id, answer}, or a data field) into a report card')
+    q.add_argument('answers', help='JSONL file of {"id", "answer"} records, or the name of a field of the data records')
+    q.add_argument('--data', required=True, help='dataset file with the ground truth')
+    q.add_argument('--out', help='folder for report_card.json')
+    q.add_argument('--protocol', default='default', help='scorer preset: default, llava-st, tubedetr, stcat, vsi-bench, lmms-eval-charades, spatialrgpt')
     return p
 
 # %% ../nbs/14_cli.ipynb #235b779d

@@ -49,7 +49,7 @@ def _order(b):
 
 def _clip(v, hi): return min(max(v, 0.0), hi)
 
-# %% ../nbs/05_coords.ipynb #41b24135
+# %% ../nbs/05_coords.ipynb #babbe689
 class Codec:
     "Writes and reads boxes (pixels, xyxy) and times (seconds) in one text format."
     name, box_range, time_range, digits, has_boxes = 'base', None, None, 1, True
@@ -71,12 +71,13 @@ class Codec:
         sx, sy = (W or 1.0) / r, (H or 1.0) / r
         return np.array([_clip(b[0], r) * sx, _clip(b[1], r) * sy, _clip(b[2], r) * sx, _clip(b[3], r) * sy], dtype=np.float64)
 
-    def _to_text_time(self, t, duration, name='t'):
+    def _to_text_time(self, t, duration, name='t', offset=0.0):
         t = _check_time(t, name)
-        return t if self.time_range is None else min(t / (duration or 1.0), 1.0) * self.time_range
+        return t if self.time_range is None else min(max(t - offset, 0.0) / (duration or 1.0), 1.0) * self.time_range
 
-    def _from_text_time(self, v, duration):
-        if self.time_range is not None: return min(max(v, 0.0), self.time_range) / self.time_range * (duration or 1.0)
+    def _from_text_time(self, v, duration, offset=0.0):
+        if self.time_range is not None:
+            return offset + min(max(v, 0.0), self.time_range) / self.time_range * (duration or 1.0)
         return min(v, duration) if duration else v
 
     # --- boxes --------------------------------------------------------------------------------
@@ -119,45 +120,47 @@ class Codec:
 
     # --- times and spans ----------------------------------------------------------------------
     def format_time(self, t, # seconds from the start of the video
-                    duration=None): # video length in seconds (needed by normalised formats)
+                    duration=None, # length in seconds of the clip the model sees (needed by normalised formats)
+                    offset:float=0.0): # start of that clip in the video, seconds (normalised formats count from it)
         "One time point as text."
-        return self._write_time(self._to_text_time(t, duration))
+        return self._write_time(self._to_text_time(t, duration, offset=offset))
 
-    def parse_times(self, text, duration=None):
-        "Every time point in `text`, in seconds."
+    def parse_times(self, text, duration=None, offset:float=0.0):
+        "Every time point in `text`, in seconds from the start of the video."
         if not isinstance(text, str): return []
-        return [self._from_text_time(v, duration) for v in self._read_times(text)]
+        return [self._from_text_time(v, duration, offset) for v in self._read_times(text)]
 
     def format_span(self, t0, t1, # start and end in seconds
-                    duration=None): # video length in seconds (needed by normalised formats)
+                    duration=None, # clip length in seconds (needed by normalised formats)
+                    offset:float=0.0): # clip start in the video, seconds
         "A time span as text."
-        a, b = self._to_text_time(t0, duration, 't0'), self._to_text_time(t1, duration, 't1')
+        a, b = self._to_text_time(t0, duration, 't0', offset), self._to_text_time(t1, duration, 't1', offset)
         if b < a: raise CodecError(f"span ({t0}, {t1}): expected t0 <= t1")
         return self._write_span(a, b)
 
-    def parse_spans(self, text, duration=None):
-        "Every span in `text` as `(t0, t1)` seconds, t0 <= t1."
+    def parse_spans(self, text, duration=None, offset:float=0.0):
+        "Every span in `text` as `(t0, t1)` seconds from the start of the video, t0 <= t1."
         if not isinstance(text, str): return []
         out = []
         for a, b in self._read_spans(text):
-            a, b = self._from_text_time(a, duration), self._from_text_time(b, duration)
+            a, b = self._from_text_time(a, duration, offset), self._from_text_time(b, duration, offset)
             out.append((min(a, b), max(a, b)))
         return out
 
-    def parse_span(self, text, duration=None):
+    def parse_span(self, text, duration=None, offset:float=0.0):
         "The first span in `text`, or None."
-        s = self.parse_spans(text, duration)
+        s = self.parse_spans(text, duration, offset)
         return s[0] if s else None
 
     def __repr__(self): return f"{type(self).__name__}(name={self.name!r}, digits={self.digits})"
 
-# %% ../nbs/05_coords.ipynb #a80dccc5
+# %% ../nbs/05_coords.ipynb #024b7912
 _SEC_U = r'(?:\s*(?:seconds?|secs?|s)\b\.?)'
 _T = r'(?<![\w.:])((?:\d+:){0,2}\d+(?:\.\d+)?|\.\d+)'   # 7, 7.0, .5, 0:07, 1:02:03.5
 _CONN = r'\s*(?:-|–|—|~|to|till|until|and|through|thru)\s*'
 _SPAN_RES = [re.compile(p, re.I) for p in (
     _T + _SEC_U + '?' + _CONN + _T + _SEC_U + '?',
-    r'start\w*(?:\s|at|from|time|:|is|=)*' + _T + _SEC_U + r'?.*?\bend\w*(?:\s|at|time|:|is|=)*' + _T,
+    r'start\w*(?:\s|at|from|time|:|is|=)*' + _T + _SEC_U + r'?[\s\S]{0,60}?\bend\w*(?:\s|at|time|:|is|=)*' + _T,
     r'\[\s*' + _T + r'\s*,\s*' + _T + r'\s*\]')]
 _TIME_RE = re.compile(_T + r'(?:' + _SEC_U + r'|(?<=\d:\d\d)|(?<=\d:\d\d\.\d)|(?<=\d:\d\d\.\d\d))', re.I)
 
@@ -285,7 +288,7 @@ class Qwen2Codec(SecondsCodec):
     def _read_boxes(self, text):
         return [(m.group(1), [float(x) for x in m.groups()[1:]]) for m in _Q2_BOX.finditer(text)]
 
-# %% ../nbs/05_coords.ipynb #81975a0f
+# %% ../nbs/05_coords.ipynb #6ad2fbf8
 _JBOX = re.compile(r'["\']?(?:bbox_2d|box_2d|bbox|box)["\']?\s*:\s*\[\s*' + r'\s*,\s*'.join([_SNUM] * 4) + r'\s*\]', re.I)
 _JLABEL = re.compile(r'["\']?label["\']?\s*:\s*(?:"((?:[^"\\]|\\.)*)"|\'([^\']*)\')', re.I)
 
@@ -310,7 +313,13 @@ class Qwen25Codec(SecondsCodec):
         return '```json\n[\n' + ',\n'.join('\t' + self._write_box(v, l) for v, l in zip(vals, labels)) + '\n]\n```'
     def _read_boxes(self, text):
         found = [(_label_near(text, m.start(), m.end()), [float(x) for x in m.groups()]) for m in _JBOX.finditer(text)]
-        return found or [(None, [float(x) for x in m.groups()]) for m in _LIST4.finditer(text)]
+        found = found or [(None, [float(x) for x in m.groups()]) for m in _LIST4.finditer(text)]
+        return found or [(None, v) for v in ([float(x) for x in m.groups()] for m in _PLAIN4.finditer(text))
+                         if v[0] <= v[2] and v[1] <= v[3]]
+
+# the plain-text box of the Qwen2.5-VL cookbook, "43,378,996,957 cakes": four numbers and commas, corners in order
+# (read only when a box is asked for, and after JSON and bracketed lists: in prose it could be one big number)
+_PLAIN4 = re.compile(r'(?<![\w.,])' + r',\s?'.join([r'(\d{1,5}(?:\.\d{1,3})?)'] * 4) + r'(?![\w,]|\.\d)')
 
 _STAMP = re.compile(r'<\s*' + _NUM + r'\s*(?:seconds?|secs?|s)?\s*>', re.I)
 
@@ -372,7 +381,7 @@ def _times(times):
     if bad.any(): _check_time(t[np.argmax(bad)], f't[{int(np.argmax(bad))}]')
     return t
 
-# %% ../nbs/05_coords.ipynb #5eda2e7b
+# %% ../nbs/05_coords.ipynb #06b79193
 def _size(v):
     "An image size or duration (a number or an array, one per row) as the divisor the one-item writers use: `v or 1.0`."
     v = np.asarray(1.0 if v is None else v, dtype=np.float64)
@@ -396,10 +405,11 @@ def _format_box_rows(self, boxes, # (N, 4) boxes in pixels, xyxy (normalised if 
     return _rows_text(row, (np.rint(b).astype(np.int64) if self._box_int else b).reshape(-1).tolist(), len(b))
 
 def _format_times(self, times, # (N,) seconds from the start of the video
-                  duration=None): # video length in seconds (needed by normalised formats): a number, or an array (N,)
+                  duration=None, # clip length in seconds (needed by normalised formats): a number, or an array (N,)
+                  offset=0.0): # clip start in the video, seconds: a number, or an array (N,)
     "One text per time: what `format_time` writes for each, in one vectorised pass."
     t = _times(times)
-    if self.time_range is not None: t = np.minimum(t / _size(duration), 1.0) * self.time_range
+    if self.time_range is not None: t = np.minimum(np.maximum(t - offset, 0.0) / _size(duration), 1.0) * self.time_range
     t = (t + 0.0).tolist()
     row = self._time_row
     return [self._write_time(v) for v in t] if row is None else _rows_text(row, t, len(t))

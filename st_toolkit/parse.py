@@ -52,17 +52,18 @@ def words_to_digits(text:str # any text
         return m.group(0) if v is None else _fmt_num(v)
     return _RUN.sub(sub, re.sub(r'\b(half|quarter)\s+an?\b', r'\1', text, flags=re.I))
 
-# %% ../nbs/08_parse.ipynb #65d5981c
+# %% ../nbs/08_parse.ipynb #745d1b92
 _UNIT_WORDS = {
     'km/h': 'kph kmh kmph km/hr kmh-1', 'mph': 'mph', 'm/s': 'mps', 'kn': 'knots knot kts kt',
     'km': 'kilometers kilometres kilometer kilometre kms km', 'cm': 'centimeters centimetres centimeter centimetre cm',
     'mm': 'millimeters millimetres millimeter millimetre mm', 'm': 'meters metres meter metre mtrs m',
-    'ft': 'feet foot ft', 'yd': 'yards yard yds yd', 'mi': 'miles mile mi',
+    'ft': 'feet foot ft', 'yd': 'yards yard yds yd', 'mi': 'miles mile mi', 'in': 'inches inch',
     's': 'seconds second secs sec s', 'min': 'minutes minute mins min', 'h': 'hours hour hrs hr h',
 }
+_UNITS = UNITS | {'in': (0.0254, 'length')}   # SpatialRGPT-Bench answers in inches ("in" alone is a preposition)
 _ALIAS = {w: u for u, ws in _UNIT_WORDS.items() for w in ws.split()}
-_LENGTHS = sorted((w for w, u in _ALIAS.items() if UNITS[u][1] == 'length'), key=len, reverse=True)
-_TIMES = sorted((w for w, u in _ALIAS.items() if UNITS[u][1] == 'time'), key=len, reverse=True)
+_LENGTHS = sorted((w for w, u in _ALIAS.items() if _UNITS[u][1] == 'length'), key=len, reverse=True)
+_TIMES = sorted((w for w, u in _ALIAS.items() if _UNITS[u][1] == 'time'), key=len, reverse=True)
 _PER = r'(?:\s*/\s*|\s+per\s+|\s+an?\s+|\s+each\s+)'
 _UNIT = (r'(?:(?P<len>' + '|'.join(_LENGTHS) + r')(?:' + _PER + r'(?P<per>' + '|'.join(_TIMES) + r')|\s*(?P<inv>' + '|'.join(_TIMES) + r')\s*(?:-1|⁻¹))'
          r'|(?P<one>' + '|'.join(map(re.escape, sorted(_ALIAS, key=len, reverse=True))) + r'))(?![a-z0-9/])')
@@ -70,10 +71,10 @@ _LONE_OK = re.compile(r'\s*-?\s*(?:' + _UNIT + r'|o\W{0,2}\s*clock)', re.I)
 
 def unit_of(len_word=None, per_word=None, word=None):
     "`(factor to SI, quantity)` of a unit written as one word ('km/h') or as length per time ('ft', 's')."
-    if word is not None: return UNITS[_ALIAS[word]]
-    return UNITS[_ALIAS[len_word]][0] / UNITS[_ALIAS[per_word]][0], 'speed'
+    if word is not None: return _UNITS[_ALIAS[word]]
+    return _UNITS[_ALIAS[len_word]][0] / _UNITS[_ALIAS[per_word]][0], 'speed'
 
-# %% ../nbs/08_parse.ipynb #cbde2c2d
+# %% ../nbs/08_parse.ipynb #87f2103b
 _N = r'(?<![\w.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?![\d])'
 _NUMS = (r'(?P<nums>between\s+' + _N + r'(?:\s*[a-z/]{1,12})?\s+and\s+' + _N
          + r'|' + _N + r'(?:\s*[a-z/]{1,12})?\s*(?:-|–|—|~|to|or)\s*' + _N + r'|' + _N + r')')
@@ -86,7 +87,7 @@ _WANT = {'distance': 'length', 'length': 'length', 'speed': 'speed', 'velocity':
 def _quantity_of(want):
     "The quantity ('length' or 'speed') `want` asks for, or None."
     if want in _WANT: return _WANT[want]
-    return UNITS[want][1] if want in UNITS else None
+    return _UNITS[want][1] if want in _UNITS else None
 
 def _clean(text):
     "Lower-cased text with number words as digits and uncertainties removed."
@@ -101,7 +102,7 @@ def _found(text):
         out.append((m.start(), m.end(), float(np.mean(vals)) * f, q))
     return out
 
-# %% ../nbs/08_parse.ipynb #a238cf15
+# %% ../nbs/08_parse.ipynb #008dd9e6
 def _pick(cands, text):
     "The candidate after the last conclusion marker, else the first."
     cues = [m.end() for m in _CUE.finditer(text)]
@@ -126,6 +127,7 @@ def _bare_quantity(text, taken, want, default_unit):
     if not b: return None
     v = _pick(b, text)[1]
     if default_unit in UNITS: return to_si(v, default_unit), SI_UNIT[UNITS[default_unit][1]]
+    if default_unit in _UNITS: return v * _UNITS[default_unit][0], SI_UNIT[_UNITS[default_unit][1]]
     q = _quantity_of(want)
     return (v, SI_UNIT[q]) if q else (v, None)
 
@@ -233,7 +235,7 @@ def parse_choice(text:str, # a model answer
     k = _ORD[m.group(1).lower()] if m else None
     return options[k] if k is not None and -len(options) <= k < len(options) else None
 
-# %% ../nbs/08_parse.ipynb #8fbb4ef1
+# %% ../nbs/08_parse.ipynb #746a7ace
 def _codec(text, fmt):
     "The codec for `text`: `fmt`, or the sniffed one for 'auto'."
     if fmt == 'auto': fmt = sniff_format(text)
@@ -241,15 +243,16 @@ def _codec(text, fmt):
 
 def parse_span(text:str, # a model answer
                fmt='seconds', # codec name, or 'auto'
-               duration:float=None # video length in seconds (normalised formats)
+               duration:float=None, # length in seconds of the clip the model saw (normalised formats)
+               offset:float=0.0, # start of that clip in the video, seconds (normalised formats count from it)
               ) -> tuple|None:
     "The first `(t0, t1)` span in `text`, seconds, or None."
     c = _codec(text, fmt)
-    return None if c is None else c.parse_span(text, duration)
+    return None if c is None else c.parse_span(text, duration, offset)
 
-def parse_time(text, fmt='seconds', duration=None):
+def parse_time(text, fmt='seconds', duration=None, offset=0.0):
     "The first time point in `text`, seconds, or None."
-    c = _codec(text, fmt); ts = [] if c is None else c.parse_times(text, duration)
+    c = _codec(text, fmt); ts = [] if c is None else c.parse_times(text, duration, offset)
     return ts[0] if ts else None
 
 def parse_boxes(text:str, # a model answer
@@ -261,21 +264,25 @@ def parse_boxes(text:str, # a model answer
     bs = [] if c is None or not c.has_boxes else c.parse_boxes(text, W, H)
     return bs or None
 
-# %% ../nbs/08_parse.ipynb #c7e6388e
+# %% ../nbs/08_parse.ipynb #6ad8136c
 def parse_tube(text:str, # a model answer
                fmt:str='auto', # codec name, or 'auto' to guess
                duration:float=None, # seconds, for normalised time codecs
-               W:int=None, H:int=None): # image size, for normalised box codecs
-    "`{'span': (t0, t1) | None, 'boxes': {'<time>': xyxy}}` of a tube answer, or None when boxes and times do not pair."
+               W:int=None, H:int=None, # image size, for normalised box codecs
+               offset:float=0.0): # clip start in the video, seconds, for normalised time codecs
+    "`{'span': (t0, t1) | None, 'boxes': {'<time>': xyxy}}` of a tube answer (a span alone keeps its tIoU), or None."
     boxes = parse_boxes(text, fmt, W, H)
     c = _codec(text, fmt)
-    if not boxes or c is None: return None
-    times = c.parse_times(text, duration)
+    if c is None: return None
+    if not boxes:
+        span = c.parse_span(text, duration, offset)
+        return None if span is None else dict(span=tuple(span), boxes={})
+    times = c.parse_times(text, duration, offset)
     if len(times) < len(boxes): return None
-    span = c.parse_span(text, duration) if len(times) >= len(boxes) + 2 else None
+    span = c.parse_span(text, duration, offset) if len(times) >= len(boxes) + 2 else None
     return dict(span=None if span is None else tuple(span), boxes={f'{t:g}': [float(v) for v in b] for t, b in zip(times[-len(boxes):], boxes)})
 
-# %% ../nbs/08_parse.ipynb #0d4242e7
+# %% ../nbs/08_parse.ipynb #b7f2e383
 def _known(fmt):
     "True if `fmt` is 'auto' or a known codec name."
     try: return fmt == 'auto' or get_codec(fmt) is not None
@@ -287,14 +294,15 @@ def parse_answer(text:str, # a model answer
     gt, meta = sample.get('gt', {}), sample.get('meta', {})
     kind, fmt = gt.get('type'), meta.get('codec') or 'auto'
     if kind == 'quantity':
-        u = meta.get('units'); q = parse_quantity(text, want=gt.get('unit'), default_unit=u if u in UNITS else None)
+        u = meta.get('units'); q = parse_quantity(text, want=gt.get('unit'), default_unit=u if u in _UNITS else None)
         return None if q is None else q[0]
     if kind == 'clock': return parse_clock(text)
     if kind == 'choice': return parse_choice(text, gt.get('options', []))
-    if kind == 'span': return parse_span(text, fmt if _known(fmt) else 'auto', meta.get('duration'))
+    off = meta.get('time_offset') or 0.0                        # normalised times counted from a clip's start
+    if kind == 'span': return parse_span(text, fmt if _known(fmt) else 'auto', meta.get('duration'), off)
     if kind == 'boxes':
         f, W, H = fmt if _known(fmt) else 'auto', meta.get('width'), meta.get('height')
         tube = sample.get('task') != 'rec' and (len(gt.get('value') or {}) != 1 or 'span' in gt)
-        return parse_tube(text, f, meta.get('duration'), W, H) if tube else parse_boxes(text, f, W, H)
+        return parse_tube(text, f, meta.get('duration'), W, H, off) if tube else parse_boxes(text, f, W, H)
     if kind == 'text' and isinstance(text, str): return text.strip() or None
     return None

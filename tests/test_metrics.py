@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, assume, strategies as st
 from st_toolkit.metrics import (temporal_iou, box_iou, viou, siou, stvg_ious, mra, within, rel_error, clock_error,
-                                MRA_THRESHOLDS, tube_arrays, score_samples, caption_scores, ReportCard, MetricError)
+                                MRA_THRESHOLDS, tube_arrays, score_samples, caption_scores, ReportCard, MetricError,
+                                rec_metrics, tvg_metrics, stack_tubes, stvg_metrics, Protocol, LLAVA_ST)
 
 SET = settings(max_examples=100, deadline=None)
 num = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -88,8 +89,10 @@ def test_tube_frame_keys_ints_or_time_strings():
     assert viou({0.5: [0, 0, 2, 2], '1': [0, 0, 2, 1]}, g) == 0.75 and siou({'0.50': [0, 0, 2, 2]}, g) == 1.0
 
 # --- quantities ---------------------------------------------------------------------------------------------------
+def _dec(x): return Fraction(repr(float(x)))   # values compare as the decimals they are written as
+
 def _mra_exact(p, g, strict=True):
-    P, G = Fraction(p), Fraction(g)
+    P, G = _dec(p), _dec(g)
     if G == 0: return 1.0 if P == 0 else 0.0
     r = abs(P - G) / abs(G)
     return sum((r < 1 - th) if strict else (r <= 1 - th) for th in MRA_THRESHOLDS) / 10
@@ -121,7 +124,7 @@ def test_mra_vectorised_equals_exact(pairs):
 def test_within_exact_at_the_edges(g, k, ulps):
     p = g * (1 + k / 100)
     for _ in range(abs(ulps)): p = np.nextafter(p, np.inf if ulps > 0 else -np.inf)
-    P, G = Fraction(float(p)), Fraction(float(g))
+    P, G = _dec(p), _dec(g)
     assert within(p, g) == (Fraction(3, 4) * G <= P <= Fraction(5, 4) * G)
     assert within(p, g, rel=0.2) == (abs(P - G) <= Fraction(1, 5) * G)
 
@@ -171,3 +174,167 @@ def test_caption_scores_meteor_and_tokenizer():
     assert set(s) == {'BLEU-1', 'BLEU-2', 'BLEU-3', 'BLEU-4', 'METEOR', 'ROUGE-L', 'CIDEr'}
     assert 0 < s['METEOR'] < 1 and 0 < s['BLEU-1'] <= 1
     assert caption_scores(['A red car, drives to the left.'], ['a red car drives to the left'], metrics=('BLEU',))['BLEU-1'] == pytest.approx(1.0, abs=1e-6)
+
+
+# --- issue 17: one test per defect (each fails on the code before the fix) -----------------------------------------
+def _edge_sample(**kw):
+    "A 5-s clip at 30 fps, the object on frames 47..60: LLaVA-ST's frames round(i * 150/99) include 47 at i = 31."
+    B = [0, 0, 10, 10]
+    s = dict(id='edge', task='stvg', question='where?', meta=dict(fps=30), clip=dict(t0=0, t1=5),
+             gt=dict(type='boxes', value={f / 30: B for f in range(47, 61)}, span=[47 / 30, 60 / 30]))
+    return s | kw, dict(span=None, boxes={f / 30: B for f in range(47, 61)})
+
+def test_defect1_llava_st_snaps_to_video_frames():
+    s, p = _edge_sample()
+    assert score_samples([s], [p], LLAVA_ST)['stvg']['m_vIoU'] == 1.0            # 9 of 9 evaluated frames match
+    assert score_samples([s], [p], Protocol(num_frames=100))['stvg']['m_vIoU'] == 0.8
+
+def test_defect3_decimal_boundaries():
+    assert within(3.0, 2.4) and within(1.8, 2.4)                                  # |3.0 - 2.4| = 0.6 = 0.25 * 2.4
+    assert mra(109.76, 156.8, strict=False) == 0.5 and mra(0.125, 0.1) == 0.5 and mra(0.125, 0.1, strict=False) == 0.6
+
+def test_defect5_rec_invalid_box_is_a_miss_and_tvg_same():
+    g = [[0, 0, 10, 10]] * 3
+    assert rec_metrics([[0, 0, 10, 10], [10, 0, 0, 10], None], g)['acc@0.5'] == 1 / 3
+    assert rec_metrics([[0, 0, 10, 10], [10, 0, 0, 10], None], g, unparsed='drop')['acc@0.5'] == 0.5
+    with pytest.raises(MetricError, match=r"pred\[1\]=\[10, 0, 0, 10\] has x2 < x1"):
+        rec_metrics([[0, 0, 10, 10], [10, 0, 0, 10], None], g, invalid='raise')
+    assert tvg_metrics([[1, 1]], [[1, 1]], same=0.0)['mIoU'] == 0.0 and tvg_metrics([[1, 1]], [[1, 1]])['mIoU'] == 1.0
+
+def test_stack_tubes_fast_path_equals_general_path():
+    "Float-list boxes (read in one marshal pass) and the same boxes as tuples/ints/None (the general path) stack alike."
+    rng = np.random.default_rng(0)
+    fl = [{int(f): [float(v) for v in np.sort(rng.uniform(0, 50, 4).reshape(2, 2), 0).T.ravel()[[0, 2, 1, 3]]]
+           for f in rng.choice(30, rng.integers(0, 10), replace=False)} for _ in range(50)]
+    other = [{str(k): (None if i % 7 == 0 else tuple(v)) for i, (k, v) in enumerate(d.items())} for d in fl]
+    fl2 = [{k: (None if i % 7 == 0 else v) for i, (k, v) in enumerate(d.items())} for d in fl]
+    for frames in (None, range(30)):
+        a, b = stack_tubes(fl2, fl[::-1], frames), stack_tubes(other, fl[::-1], frames)
+        for x, y in zip(a, b): np.testing.assert_array_equal(x, y)
+    with pytest.raises(MetricError, match="are the same frame"):
+        stack_tubes([{1: [0., 0., 1., 1.], 1.0000001: [0., 0., 1., 1.]}], [{}])
+    with pytest.raises(MetricError, match=r"pred\[0\]\[1\]: expected a box"): stack_tubes([{1: [0., 0., 1.]}], [{}])
+
+def test_defect2_tubedetr_frames_and_scores():
+    "TubeDETR's frames are 1/5-s blocks counted from frame 0 (not steps from the clip start); tIoU on native frames."
+    from st_toolkit.metrics import tubedetr_frames, tubedetr_scores
+    assert tubedetr_frames(4, 30, 30).tolist() == [4, 6, 12, 18, 24]
+    B = [0, 0, 10, 10]
+    s = tubedetr_scores(tubedetr_frames(0, 30, 30), (6, 20), (10, 30), {k: B for k in range(6, 20)},
+                        {6: [50, 50, 60, 60], 12: B, 18: [0, 0, 10, 5]})
+    assert s == dict(tiou=10 / 24, viou=1.5 / 3, gt_viou=1.5 / 3)
+
+def _stvg_sample(fps, t0, t1, frames, span, box, qtype=None, **kw):
+    meta = dict(fps=fps) | (dict(qtype=qtype) if qtype else {})
+    return dict(id=kw.get('id', 's'), task='stvg', question='where?', meta=meta, clip=dict(t0=t0, t1=t1),
+                gt=dict(type='boxes', value={f / fps: box(f) for f in frames}, span=span))
+
+def test_defect2_tubedetr_preset_routes_through_tubedetr_rule():
+    "The TUBEDETR preset in score_samples gives tubedetr_scores' numbers on a clip whose blocks count from frame 0."
+    from st_toolkit.metrics import TUBEDETR, tubedetr_frames, tubedetr_scores
+    B, H = [0, 0, 10, 10], [0, 0, 10, 5]
+    s = _stvg_sample(30, 4 / 30, 29 / 30, range(6, 20), [6 / 30, 20 / 30], lambda f: B)
+    p = dict(span=[10 / 30, 1.0], boxes={k / 30: (B if k < 18 else H) for k in range(10, 30)})
+    got = score_samples([s], [p], TUBEDETR)
+    # by hand: frames 4, 6, 12, 18, 24; tIoU 10/24 on native frames; truth frames 6, 12, 18, inside the prediction
+    # 12 (IoU 1) and 18 (IoU 1/2); union cut at the earlier end [6, 20): 3 frames
+    assert [got.samples[0][k] for k in ('tiou', 'viou', 'gt_viou')] == [10 / 24, 1.5 / 3, 1.5 / 3]
+    want = tubedetr_scores(tubedetr_frames(4, 30, 30), (6, 20), (10, 30), {k: B for k in range(6, 20)},
+                           {k: (B if k < 18 else H) for k in range(10, 30)})
+    assert got.samples[0]['viou'] == want['viou'] and got.samples[0]['tiou'] == want['tiou']
+    assert got['stvg']['vIoU@0.5'] == 0.0                                           # 0.5 is not > 0.5
+    # the old preset (5 fps stepped from the clip start, 5 fps tIoU) gives other numbers on the same sample
+    old = score_samples([s], [p], Protocol(fps=5, max_frames=200, strict=True)).samples[0]
+    assert old['tiou'] != 10 / 24
+
+def _preset_cases():
+    "Spans that tell the presets apart: a zero-length span, an inverted span, a tie at 0.5, an unparsed answer."
+    tv = [dict(id=f't{i}', task='tvg', question='when?', gt=dict(type='span', value=g))
+          for i, g in enumerate([[2, 2], [0, 2], [0, 2], [0, 2]])]
+    return tv, [[2, 2], [2, 0], [1, 2], None]
+
+@pytest.mark.parametrize('name, tious, r05', [
+    ('default', [1.0, None, 0.5, None], 0.5),
+    ('llava-st', [1.0, None, 0.5, None], 0.25),                 # `>`: the tie at 0.5 misses
+    ('lmms-eval-charades', [0.0, 1.0, 0.5, None], 0.5),         # 0/0 scores 0; the inverted span is read reversed
+    ('tubedetr', [1.0, None, 0.5, None], 0.25),
+    ('stcat', [1.0, None, 0.5, None], 0.25)])
+def test_presets_on_spans(name, tious, r05):
+    from st_toolkit.evaluate import PRESETS
+    tv, ans = _preset_cases()
+    c = score_samples(tv, ans, PRESETS[name])
+    assert [s.get('tiou') for s in c.samples] == tious and c['tvg']['R@0.5'] == r05
+    assert c['tvg']['unparsed'] == 1 and c['tvg']['n_scored'] == 4
+
+def test_presets_on_a_boundary_frame_tube():
+    "One tube, every preset: each gives its own hand-computed vIoU."
+    from st_toolkit.evaluate import PRESETS
+    B = [0, 0, 10, 10]
+    s = _stvg_sample(10, 0, 3, range(10, 21), [1.0, 2.0], lambda f: B, qtype='interrogative')
+    p = dict(span=[1.5, 2.5], boxes={f / 10: B for f in range(15, 26)})
+    v = {n: score_samples([s], [p], PRESETS[n]).samples[0]['viou'] for n in ('default', 'tubedetr', 'stcat')}
+    # own frames: 6 in both (15..20) of 16 (10..25); TubeDETR: frames 16, 18 of 10..18 (cut at 20); STCAT: 15..19
+    # (its last gt frame 20 is out) over 25 - 10
+    assert v == dict(default=6 / 16, tubedetr=2 / 5, stcat=5 / 15)
+    g = {n: score_samples([s], [p], PRESETS[n])['stvg']['interrogative:m_gt_vIoU']
+         for n in ('default', 'tubedetr', 'stcat')}
+    assert g == dict(default=6 / 11, tubedetr=2 / 5, stcat=6 / 11)
+
+def test_spatialrgpt_preset_epsilon():
+    from st_toolkit.metrics import SPATIALRGPT
+    q = [dict(id=f'q{i}', task='width', question='how wide?', gt=dict(type='quantity', value=g, unit='m'))
+         for i, g in enumerate([0.0004, 0.0, 2.0])]
+    ans = [0.00052, 0.00002, None]
+    assert [s.get('within') for s in score_samples(q, ans, SPATIALRGPT).samples] == [True, True, False]
+    assert [s.get('within') for s in score_samples(q, ans).samples] == [False, False, False]
+    assert score_samples(q, ans, SPATIALRGPT)['width']['acc'] == 2 / 3              # unparsed stays a failure
+
+def test_gt_viou_and_question_types_in_general_scoring():
+    "gt_vIoU (vIoU with perfect timing) and per-question-type means come out of the default STVG scoring."
+    B = [0, 0, 10, 10]
+    s1 = _stvg_sample(10, 0, 3, range(10, 21), [1.0, 2.0], lambda f: B, qtype='declarative', id='a')
+    s2 = _stvg_sample(10, 0, 3, range(10, 21), [1.0, 2.0], lambda f: B, qtype='interrogative', id='b')
+    p = dict(span=[1.5, 2.5], boxes={f / 10: B for f in range(15, 26)})
+    c = score_samples([s1, s2], [p, None])
+    assert c.samples[0]['gt_viou'] == 6 / 11 and c['stvg']['m_gt_vIoU'] == 3 / 11
+    assert c['stvg']['declarative:m_gt_vIoU'] == 6 / 11 and c['stvg']['interrogative:m_vIoU'] == 0.0
+    assert c['stvg']['declarative:n'] == 1 and c['stvg']['gt_vIoU@0.5'] == 0.5
+    r = stvg_metrics(np.array([[B, B]], float), np.array([[B, [np.nan] * 4]], float))
+    assert r['m_gt_vIoU'] == 1.0 and r['m_vIoU'] == 0.5
+
+def test_batched_paths_equal_per_sample_paths(monkeypatch):
+    """The column paths (spans in one pass, own-frame tubes as flat rows) give the per-sample paths' cards exactly,
+    on answers with rounded times, None boxes, duplicate frames, inverted boxes, bad spans and unparsed answers."""
+    import st_toolkit.metrics as M
+    rng = np.random.default_rng(3)
+    B = lambda: [float(v) for v in np.r_[rng.uniform(0, 50, 2), rng.uniform(50, 99, 2)].round(1)]
+    ss, ps = [], []
+    for i in range(60):
+        gt = {round(f / 7, 6): B() for f in range(int(rng.integers(0, 5)), int(rng.integers(5, 15)))}
+        kind = i % 6
+        p = {round(t + rng.choice([0, 0.01, -0.02, 0.2]), 2): (None if rng.random() < 0.1 else B()) for t in gt}
+        if kind == 1: p = None
+        elif kind == 2: p = dict(span=[2.0, 1.0], boxes=p)                         # a bad span: invalid
+        elif kind == 3: p = {**p, 0.0: [5.0, 5.0, 1.0, 9.0]}                        # an inverted box: invalid
+        elif kind == 4: p = dict(span=[0.0, 1.0], boxes={str(k): v for k, v in p.items()})
+        ss.append(dict(id=f's{i}', task='stvg', meta=dict(qtype=['declarative', 'interrogative'][i % 2]),
+                       gt=dict(type='boxes', value=gt, span=[0.0, 2.0])))
+        ps.append(p)
+    tv = [dict(id=f't{i}', task='tvg', gt=dict(type='span', value=[float(i % 5), float(i % 5 + 2)])) for i in range(40)]
+    tp = [None if i % 7 == 0 else [float(i % 3), float(i % 4)] for i in range(40)]
+    for pr in (Protocol(), Protocol(unparsed='drop', invalid='drop'), Protocol(strict=True, stvg_thresholds=(0.2,))):
+        fast = score_samples(ss + tv, ps + tp, pr).to_dict()
+        with monkeypatch.context() as m:
+            m.setattr(M, '_tubes_fast', lambda *a: None); m.setattr(M, '_read_spans_fast', lambda *a: None)
+            slow = score_samples(ss + tv, ps + tp, pr).to_dict()
+        assert fast == slow
+    assert fast['tasks']['stvg']['invalid'] == 20 and fast['tasks']['stvg']['unparsed'] == 10
+
+def test_native_presets_keep_the_predicted_tube_edges_at_30fps():
+    "Times k/30 are stored rounded to 1e-6; the predicted tube's first and last frames still count (STCAT, TubeDETR)."
+    from st_toolkit.metrics import STCAT
+    B = [0, 0, 10, 10]
+    s = _stvg_sample(30, 0, 1, range(10, 21), None, lambda f: B)
+    p = {k / 30: B for k in range(15, 26)}
+    r = score_samples([s], [p], STCAT).samples[0]
+    assert (r['viou'], r['gt_viou']) == (5 / 15, 6 / 11)     # frames 15..19 of [10, 25); gt frames 15..20 of 10..20

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from st_toolkit.kinematics import UNITS, SI_UNIT
 from st_toolkit.parse import (parse_quantity, parse_clock, parse_yes_no, parse_same_different, parse_choice, parse_span,
-                              parse_time, parse_boxes, parse_answer, words_to_digits, _UNIT_WORDS)
+                              parse_time, parse_boxes, parse_answer, parse_tube, words_to_digits, _UNIT_WORDS, _UNITS)
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / 'data_samples' / 'parse_cases.json').read_text())['cases']
 READ = dict(quantity=lambda c: parse_quantity(c['text'], **c.get('kwargs', {})), clock=lambda c: parse_clock(c['text']),
@@ -27,7 +27,7 @@ def test_case(case):
     elif case['kind'] in ('span', 'boxes'): np.testing.assert_allclose(np.asarray(got, float), np.asarray(exp, float), atol=1e-6)
     else: assert got == exp
 
-WORDS = [(w, u) for u, ws in _UNIT_WORDS.items() for w in ws.split() if UNITS[u][1] != 'time']
+WORDS = [(w, u) for u, ws in _UNIT_WORDS.items() for w in ws.split() if _UNITS[u][1] != 'time']
 
 @settings(max_examples=400, deadline=None)
 @given(st.sampled_from(WORDS), st.floats(0, 99_999, allow_nan=False).map(lambda x: round(x, 2)),
@@ -36,8 +36,8 @@ def test_every_unit_word(wu, v, tmpl):
     "Each unit word, after any number, reads back as that number in SI; timestamps around it are ignored."
     w, u = wu
     got = parse_quantity(tmpl.format(v, w))
-    assert got is not None and got[1] == SI_UNIT[UNITS[u][1]]
-    assert got[0] == pytest.approx(v * UNITS[u][0], rel=1e-9, abs=1e-12)
+    assert got is not None and got[1] == SI_UNIT[_UNITS[u][1]]
+    assert got[0] == pytest.approx(v * _UNITS[u][0], rel=1e-9, abs=1e-12)
 
 @pytest.mark.parametrize('n,text', [(0, 'zero'), (7, 'seven'), (13, 'thirteen'), (40, 'forty'), (99, 'ninety-nine'),
                                     (105, 'one hundred and five'), (2500, 'two thousand five hundred'), (21.5, 'twenty-one point five'),
@@ -59,3 +59,23 @@ def test_never_raises(text):
 def test_non_text_is_none(bad):
     assert parse_quantity(bad) is None and parse_clock(bad) is None and parse_yes_no(bad) is None
     assert parse_choice(bad, ['a', 'b']) is None and parse_span(bad, 'seconds') is None and parse_boxes(bad, 'qwen25') is None
+
+
+# --- issue 17: parser defects, each with the real-looking answer (each fails on the code before the fix) ----------
+def test_defect4_span_without_boxes_is_kept():
+    assert parse_tube('The man runs in {<t0.10>,<t0.35>} but I cannot see him.', 'llava_st', duration=20) == \
+        dict(span=(2.0, 7.0), boxes={})
+
+def test_defect6_inches_span_wording_plain_box():
+    assert parse_quantity('Region [0] is 35.9 inches wide.')[0] == pytest.approx(35.9 * 0.0254, rel=1e-12)
+    assert parse_quantity('It is 10 inches tall.') == (10 * 0.0254, 'm')
+    assert sorted(w for u in ('mm', 'cm', 'm', 'km', 'in', 'ft', 'yd', 'mi') for w in [u] if u in _UNITS) == \
+        sorted(['mm', 'cm', 'm', 'km', 'in', 'ft', 'yd', 'mi'])                       # every benchmark length unit
+    assert parse_span('Starting time: 0.8 seconds\nEnding time: 1.1 seconds') == (0.8, 1.1)   # lmms-eval reads it
+    assert parse_boxes('43,378,996,957 cakes')[0].tolist() == [43, 378, 996, 957]          # Qwen2.5-VL cookbook
+
+def test_defect7_normalised_times_count_from_the_clip():
+    s = dict(gt=dict(type='span', value=[8, 9.5]), meta=dict(codec='llava_st_bins', duration=299 / 30, time_offset=4.0))
+    t0, _ = parse_answer('{<TEMP-050>,<TEMP-060>}', s)
+    assert t0 == pytest.approx((120 + 50 / 99 * 299) / 30, abs=1e-9)                        # 9.03 s, not 7.07 s
+    assert parse_span('{<TEMP-050>,<TEMP-060>}', 'llava_st_bins', duration=299 / 30, offset=4.0)[0] == pytest.approx(t0)
