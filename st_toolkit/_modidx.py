@@ -599,6 +599,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'st_toolkit.synthetic.Segment.__repr__': ( 'synthetic.html#segment.__repr__',
                                                                                  'st_toolkit/synthetic.py'),
                                       'st_toolkit.synthetic._advance': ('synthetic.html#_advance', 'st_toolkit/synthetic.py'),
+                                      'st_toolkit.synthetic._backdrop': ('synthetic.html#_backdrop', 'st_toolkit/synthetic.py'),
+                                      'st_toolkit.synthetic._backdrop_rgb': ('synthetic.html#_backdrop_rgb', 'st_toolkit/synthetic.py'),
                                       'st_toolkit.synthetic._cam_dirs': ('synthetic.html#_cam_dirs', 'st_toolkit/synthetic.py'),
                                       'st_toolkit.synthetic._collides': ('synthetic.html#_collides', 'st_toolkit/synthetic.py'),
                                       'st_toolkit.synthetic._events': ('synthetic.html#_events', 'st_toolkit/synthetic.py'),
