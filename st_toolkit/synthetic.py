@@ -326,11 +326,11 @@ def _backdrop(K, W, H, pose) -> dict:
         _BACKDROPS.move_to_end(key)
         return _BACKDROPS[key]
     _BACKDROP_STATS['computed'] += 1
+    _BACKDROPS.clear()                                           # the old pose's memory is reused for the new one
     o, d = _rays(K, W, H, pose)
     with np.errstate(divide='ignore'): tg = np.where(d[:, 2] < -1e-9, -o[2] / d[:, 2], np.inf)
     for a in (o, d, tg): a.setflags(write=False)
     _BACKDROPS[key] = bd = dict(o=o, d=d, tg=tg)
-    while len(_BACKDROPS) > 4: _BACKDROPS.popitem(last=False)
     return bd
 
 # %% ../nbs/02_synthetic.ipynb #9d78ed37
