@@ -7,7 +7,7 @@ Variants, interleaved, on the same scene:
 - full_frame: every pixel tested against every object, background every frame (no box culling, no cache).
 Baseline: bg_every_frame, the renderer as it was before the background was cached.
 Also: H.264 encoding of the rendered frames. Writes benchmarks/results/render.json and .md.
-Usage: python benchmarks/render.py [--frames 40] [--reps 5]
+Usage: python benchmarks/render.py [--frames 20] [--reps 5]
 """
 import argparse, os, tempfile, time
 from pathlib import Path
@@ -41,7 +41,7 @@ def bench(W, H, n, camera, reps, n_objects=5):
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(); ap.add_argument('--frames', type=int, default=40); ap.add_argument('--reps', type=int, default=5)
+    ap = argparse.ArgumentParser(); ap.add_argument('--frames', type=int, default=20); ap.add_argument('--reps', type=int, default=5)
     a = ap.parse_args()
     load0 = os.getloadavg()
     rows = [bench(W, H, a.frames, cam, a.reps) for W, H in ((320, 240), (640, 480)) for cam in ('static', 'ego')]
