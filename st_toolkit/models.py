@@ -191,7 +191,7 @@ def default_attention():
 
 # %% ../nbs/10_models.ipynb #30a9450f
 def _cgroup_quota(root='/sys/fs/cgroup') -> float:
-    "CPUs allowed by the cgroup CPU quota (v2 `cpu.max`, or v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`); None if unlimited."
+    "CPUs the cgroup CPU quota allows (v2 `cpu.max`, v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`); None: no quota."
     r = Path(root)
     v2 = r / 'cpu.max'
     if v2.exists():
@@ -292,7 +292,7 @@ def load_model(name_or_path, # checkpoint folder or hub id (must already be on d
                **kwargs): # more `from_pretrained` arguments
     "Load `(model, processor)` through `AutoModelForImageTextToText` / `AutoProcessor` for a supported family."
     from transformers import AutoModelForImageTextToText
-    set_threads()                                                # torch work starts here: threads for the cores really free
+    set_threads()                                                # torch work starts here: threads for the free cores
     p, s = Path(name_or_path), str(name_or_path)
     if p.exists() and not (p / 'config.json').exists():
         raise ModelError(f"{name_or_path}: no config.json there; expected a checkpoint folder (save_pretrained) or a hub id")

@@ -386,7 +386,7 @@ def _sky(d):
 
 # %% ../nbs/02_synthetic.ipynb #2ecc1aae
 def _backdrop_rgb(bd:dict):
-    "Background colour (H*W,3) of a `_backdrop`: sky, and fogged ground texture where rays hit the ground; cached in it."
+    "Background colour (H*W,3) of a `_backdrop`: sky, and fogged ground texture where rays hit the ground; cached."
     if 'rgb' not in bd:
         o, d, tg = bd['o'], bd['d'], bd['tg']
         rgb, g = _sky(d), np.isfinite(tg)
