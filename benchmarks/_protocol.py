@@ -63,7 +63,8 @@ def environment(load_before) -> dict:
     "Machine, load average before/after, versions and threads, for the results file."
     aff = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else None
     return dict(machine=dict(cpu=platform.processor() or platform.machine(), cores=os.cpu_count(), affinity=aff),
-                load_avg_before=[round(x, 2) for x in load_before], load_avg_after=[round(x, 2) for x in os.getloadavg()],
+                load_avg_before=[round(x, 2) for x in load_before], load_avg_after=[round(x,
+                                                                                          2) for x in os.getloadavg()],
                 versions=versions(), threads=threads(), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
 
 
@@ -73,7 +74,8 @@ def header_md(d: dict) -> str:
     v = ', '.join(f'{k} {x}' for k, x in e['versions'].items())
     th = e['threads']['torch_threads']
     return (f"Baseline: {d['baseline']}\n\n"
-            f"Protocol: variants interleaved (rotating order), {d['reps']} repeats each; median [min-max]; ratios taken "
+            f"Protocol: variants interleaved (rotating order), {d['reps']} repeats each; median [min-max]; "
+            f"ratios taken "
             f"repeat by repeat. Machine: {e['machine']['cpu']}, {e['machine']['cores']} cores (affinity "
             f"{e['machine']['affinity']}), load average {lb[0]:.2f} / {lb[1]:.2f} / {lb[2]:.2f} before, "
             f"{la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f} after; torch threads {th}.\n\nVersions: {v}.\n")

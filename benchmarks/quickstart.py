@@ -25,7 +25,11 @@ def once(threads, steps, out):
     wall = time.perf_counter() - t0
     if p.returncode: raise SystemExit(f'quickstart at threads={threads} failed:\n{p.stderr[-4000:]}')
     card = json.loads((out / 'train' / 'final' / 'training_card.json').read_text())
-    return dict(wall_s=wall, train_s=card['result']['seconds'], load_1min=os.getloadavg()[0])
+    return dict(wall_s=wall, train_s=card['result']['seconds'], threads=card['result'].get('torch_threads'),
+                load_1min=os.getloadavg()[0])
+
+
+def _col(rs, k): return [x[k] for x in rs]
 
 
 def main():
@@ -45,15 +49,18 @@ def main():
              baseline="2 threads (torch's default here; ST_NUM_THREADS=2)", runs=runs,
              wall_s={c: stats([x['wall_s'] for x in v]) for c, v in runs.items()},
              train_s={c: stats([x['train_s'] for x in v]) for c, v in runs.items()},
-             wall_speedup_vs_2={c: ratios([x['wall_s'] for x in runs[base]], [x['wall_s'] for x in v]) for c, v in runs.items()},
-             train_speedup_vs_2={c: ratios([x['train_s'] for x in runs[base]], [x['train_s'] for x in v]) for c, v in runs.items()})
+             wall_speedup_vs_2={c: ratios(_col(runs[base], 'wall_s'), _col(v, 'wall_s')) for c, v in runs.items()},
+             train_speedup_vs_2={c: ratios(_col(runs[base], 'train_s'), _col(v, 'train_s')) for c, v in runs.items()})
     d['env'] = environment(load0)
     d['env']['threads']['torch_threads'] = 'per run: see the table'
     md = ['# Quickstart at 1, 2 and the automatic thread count', '', header_md(d),
           f"`st-toolkit quickstart --steps {a.steps}`, fresh process per run.", '',
-          '| threads | whole quickstart (s) | speed-up vs 2 | training (s) | speed-up vs 2 |', '|---|---|---|---|---|']
+          '| threads | used | whole quickstart (s) | speed-up vs 2 | training (s) | speed-up vs 2 |',
+          '|---|---|---|---|---|---|']
     for c in runs:
-        md.append(f"| {c} | {fmt(d['wall_s'][c], 1)} | {fmt(d['wall_speedup_vs_2'][c])}x | {fmt(d['train_s'][c], 1)} | "
+        used = sorted({x.get('threads') or '?' for x in runs[c]}, key=str)
+        md.append(f"| {c} | {', '.join(map(str, used))} | {fmt(d['wall_s'][c], 1)} | "
+                  f"{fmt(d['wall_speedup_vs_2'][c])}x | {fmt(d['train_s'][c], 1)} | "
                   f"{fmt(d['train_speedup_vs_2'][c])}x |")
     write('quickstart', d, '\n'.join(md) + '\n')
 

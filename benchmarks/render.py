@@ -36,25 +36,31 @@ def bench(W, H, n, camera, reps, n_objects=5):
     with tempfile.TemporaryDirectory() as d:
         enc = interleave(dict(encode=lambda r: write_video(frames, Path(d) / f'v{r}.mp4', 10)), reps)['encode']
     fps = {k: stats([n / x for x in xs]) for k, xs in t.items()}
-    return dict(size=f'{W}x{H}', camera=camera, objects=n_objects, frames=n, fps=fps, encode_fps=stats([n / x for x in enc]),
+    return dict(size=f'{W}x{H}', camera=camera, objects=n_objects, frames=n, fps=fps,
+                encode_fps=stats([n / x for x in enc]),
                 speedup_vs_baseline={k: ratios(t['bg_every_frame'], xs) for k, xs in t.items()})
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(); ap.add_argument('--frames', type=int, default=20); ap.add_argument('--reps', type=int, default=5)
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--frames', type=int, default=20)
+    ap.add_argument('--reps', type=int, default=5)
     a = ap.parse_args()
     load0 = os.getloadavg()
     rows = [bench(W, H, a.frames, cam, a.reps) for W, H in ((320, 240), (640, 480)) for cam in ('static', 'ego')]
     res = dict(benchmark='render', reps=a.reps, results=rows,
-               baseline='the same renderer with the background (ground, sky) recomputed every frame, as before the cache')
+               baseline='the same renderer with the background (ground, sky) recomputed every frame, '
+                        'as before the cache')
     res['env'] = environment(load0)
     md = ['# Synthetic render speed', '', header_md(res),
-          '| size | camera | render fps | background every frame fps (baseline) | full frame fps | speed-up vs baseline | '
+          '| size | camera | render fps | background every frame fps (baseline) | full frame fps | '
+          'speed-up vs baseline | '
           'full frame vs baseline | encode fps |', '|---|---|---|---|---|---|---|---|']
     for r in rows:
         f, s = r['fps'], r['speedup_vs_baseline']
         md.append(f"| {r['size']} | {r['camera']} | {fmt(f['render'], 1)} | {fmt(f['bg_every_frame'], 1)} | "
-                  f"{fmt(f['full_frame'], 1)} | {fmt(s['render'])}x | {fmt(s['full_frame'])}x | {fmt(r['encode_fps'], 0)} |")
+                  f"{fmt(f['full_frame'], 1)} | {fmt(s['render'])}x | {fmt(s['full_frame'])}x | "
+                  f"{fmt(r['encode_fps'], 0)} |")
     md += ['', 'An ego camera moves, so its background is computed for every pose in every variant: its speed-up '
            'shows only the cost of the cache itself.']
     write('render', res, '\n'.join(md) + '\n')

@@ -166,8 +166,9 @@ def run_variant(args):
     col = VideoCollator(proc, 'right', pad_to_multiple_of=8 if args.gpu and v != 'plain' else None)
     nw = args.workers if v == 'ours' else 0
     g = torch.Generator().manual_seed(0)
-    dl = torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=True, collate_fn=col, generator=g, drop_last=True,
-                                     num_workers=nw, persistent_workers=nw > 0, pin_memory=args.gpu and nw > 0)
+    dl = torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=True, collate_fn=col, generator=g,
+                                     drop_last=True, num_workers=nw, persistent_workers=nw > 0,
+                                     pin_memory=args.gpu and nw > 0)
     total = args.warmup + args.steps
     if v == 'pre_encoded':
         t0 = time.perf_counter()
@@ -310,7 +311,9 @@ def report(args, main_runs, th_runs, load0):
                       for (_, t), rs in th_runs.items()})
     if th_runs:
         base = tps(th_runs[('ours', '2')]) if ('ours', '2') in th_runs else None
-        if base: d['threads_vs_2'] = {t: ratios([1 / x for x in base], [1 / x for x in tps(rs)]) for (_, t), rs in th_runs.items()}
+        if base:
+            d['threads_vs_2'] = {t: ratios([1 / x for x in base], [1 / x for x in tps(rs)])
+                                 for (_, t), rs in th_runs.items()}
     d['env'] = environment(load0)
     d['env']['threads']['torch_threads'] = 'per run: see the tables'
     return d
@@ -327,18 +330,23 @@ def markdown(d):
     for name, k, f in [('attention', 'attention', '{}'), ('threads (first repeat)', 'threads', '{}'),
                        ('step time, median (s), first repeat', 'step_s_median', '{:.4f}'),
                        ('  of which data, mean (s)', 'data_s_mean', '{:.4f}'),
-                       ('real / padded tokens per step', None, None), ('decoder calls in the timed loop', 'decoder_calls_in_loop', '{}'),
+                       ('real / padded tokens per step', None, None),
+                       ('decoder calls in the timed loop', 'decoder_calls_in_loop', '{}'),
                        ('prepared before the loop (s)', 'prep_s', '{:.2f}'), ('peak RSS (MB)', 'peak_rss_mb', '{:.0f}')]:
-        if k is None: out.append(f"| {name} | " + ' | '.join(f"{rs[v + '@auto']['real_tokens_per_step']:.0f} / "
-                                                               f"{rs[v + '@auto']['padded_tokens_per_step']:.0f}" for v in ('plain', 'ours', 'pre_encoded')) + ' |')
-        elif k in rs['ours@auto']: out.append(f"| {name} | " + ' | '.join(f.format(rs[v + '@auto'][k]) for v in ('plain', 'ours', 'pre_encoded')) + ' |')
+        vs = [rs[v + '@auto'] for v in ('plain', 'ours', 'pre_encoded')]
+        if k is None:
+            cells = [f"{x['real_tokens_per_step']:.0f} / {x['padded_tokens_per_step']:.0f}" for x in vs]
+        elif k in vs[1]: cells = [f.format(x[k]) for x in vs]
+        else: continue
+        out.append(f"| {name} | " + ' | '.join(cells) + ' |')
     out += ['', f"**Headline: ours vs plain, training-loop throughput {fmt(r['ours_vs_plain'])}x** (end to end, counting "
             f"ours' one-time pre-flight decode: {fmt(r['ours_vs_plain_end_to_end'])}x). Distance to the upper limit: ours "
             f"runs at {fmt(r['ours_vs_pre_encoded'])}x the pre-encoded loop's throughput (pre-encoded vs plain "
             f"{fmt(r['pre_encoded_vs_plain'])}x). Peak memory plain / ours {fmt(r['memory_plain_over_ours'])}x."]
     if d['threads']:
         out += ['', f"## Threads (ours, {d['thread_reps']} interleaved repeats)", '',
-                '| threads asked | threads used | tokens / s | step time median (s) | vs 2 threads |', '|---|---|---|---|---|']
+                '| threads asked | threads used | tokens / s | step time median (s) | vs 2 threads |',
+                '|---|---|---|---|---|']
         for k, x in d['threads'].items():
             vs = fmt(d['threads_vs_2'][k]) + 'x' if 'threads_vs_2' in d else '-'
             out.append(f"| {k} | {x['count']} | {fmt(x['tokens_per_s'], 0)} | {fmt(x['step_s'], 4)} | {vs} |")

@@ -53,7 +53,8 @@ def speed(vid, a, d):
         v['cache_disk'] = lambda r: (clear_cache(), load_frames(vid, cache_dir=cdir, backend='pyav', **kw(0)))
         DECODE_CALLS.clear()
         t = interleave(v, a.reps)
-        out[mode] = dict(seconds={k: stats(x) for k, x in t.items()}, vs_pyav={k: ratios(t['pyav'], x) for k, x in t.items()})
+        out[mode] = dict(seconds={k: stats(x) for k, x in t.items()}, vs_pyav={k: ratios(t['pyav'], x) for k,
+                                                                               x in t.items()})
         if 'decord' in t: out[mode]['vs_decord'] = {k: ratios(t['decord'], x) for k, x in t.items()}
     return out
 
@@ -95,7 +96,8 @@ def run(a):
     _INDEX.clear(); t0 = time.perf_counter(); info = video_info(vid); index_s = time.perf_counter() - t0
     res = dict(benchmark='video_decode', baseline="PyAV (backend='pyav'): the same load_frames call on the same file",
                reps=a.reps, proc_reps=a.proc_reps,
-               video=dict(duration_s=a.duration, width=640, height=360, fps=30, n_frames=info.n_frames, codec=info.codec,
+               video=dict(duration_s=a.duration, width=640, height=360, fps=30, n_frames=info.n_frames,
+                          codec=info.codec,
                           gop='x264 default (keyint 250), preset fast, crf 23'),
                index_scan_ms=round(index_s * 1e3, 1), speed=speed(vid, a, d), process=process_cost(big, a))
     res['env'] = environment(load0)
@@ -105,18 +107,21 @@ def run(a):
 
 def markdown(r):
     v = r['video']
-    md = [f"# Video decoding: 16 frames from a {v['duration_s']:g} s {v['width']}x{v['height']} {v['fps']} fps H.264 video",
-          '', header_md(r), f"{v['n_frames']} frames, {v['gop']}; index scan (demux, once per file) {r['index_scan_ms']} ms.",
-          '', '| sampling | backend | seconds | frames/s (median) | speed vs PyAV | speed vs decord |', '|---|---|---|---|---|---|']
+    md = [f"# Video decoding: 16 frames from a {v['duration_s']:g} s {v['width']}x{v['height']} {v['fps']} fps "
+          "H.264 video", '', header_md(r),
+          f"{v['n_frames']} frames, {v['gop']}; index scan (demux, once per file) {r['index_scan_ms']} ms.", '',
+          '| sampling | backend | seconds | frames/s (median) | speed vs PyAV | speed vs decord |', '|---|---|---|---|---|---|']
     for mode, row in r['speed'].items():
         for k, s in row['seconds'].items():
             vd = fmt(row['vs_decord'][k]) + 'x' if 'vs_decord' in row else '-'
             md.append(f"| {mode} | {k} | {fmt(s, 4)} | {16 / s['median']:,.1f} | {fmt(row['vs_pyav'][k])}x | {vd} |")
     p = r['process']
-    md += ['', f"## Fresh process: import + 64 frames of a 10 s 1280x720 video ({r['proc_reps']} interleaved repeats)", '',
+    md += ['',
+           f"## Fresh process: import + 64 frames of a 10 s 1280x720 video ({r['proc_reps']} interleaved repeats)", '',
            '| backend | start-up + first call (s) | peak RSS (MB) | decord in sys.modules |', '|---|---|---|---|']
     for b in ('pyav', 'decord'):
-        if b in p: md.append(f"| {b} | {fmt(p[b]['seconds'])} | {fmt(p[b]['rss_mb'], 0)} | {', '.join(p[b]['decord_loaded'])} |")
+        if b in p:
+            md.append(f"| {b} | {fmt(p[b]['seconds'])} | {fmt(p[b]['rss_mb'], 0)} | {', '.join(p[b]['decord_loaded'])} |")
     if 'decord_vs_pyav' in p:
         q = p['decord_vs_pyav']
         md += ['', f"decord / PyAV: start-up {fmt(q['startup_ratio'])}x, peak memory {fmt(q['rss_ratio'])}x."]

@@ -433,6 +433,7 @@ def training_card(cfg, trainer, ds, pf, seconds, resumed_from=None):
                             first_loss=hist[0]['loss'] if hist else None, last_loss=hist[-1]['loss'] if hist else None,
                             seconds=round(seconds, 1), resumed_from=resumed_from,
                             device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
+                            torch_threads=torch.get_num_threads(),
                             processes=trainer.args.world_size),
                 versions=versions(), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
 

@@ -10,7 +10,8 @@ VIDEO = ROOT / 'data_samples' / 'scenes' / 'sample_00.mp4'
 SCENE = ROOT / 'data_samples' / 'scenes' / 'sample_00.json'
 MODULES = ['core', 'video', 'synthetic', 'kinematics', 'lift', 'coords', 'templates', 'formats', 'parse', 'metrics',
            'models', 'train', 'evaluate', 'viz', 'cli']
-needs_decord = pytest.mark.skipif(importlib.util.find_spec('decord') is None, reason='decord (decord2) is not installed')
+needs_decord = pytest.mark.skipif(importlib.util.find_spec('decord') is None,
+                                  reason='decord (decord2) is not installed')
 
 
 def _py(code, timeout=300):
@@ -85,7 +86,7 @@ def test_decord_backend_loads_decord_after_torch():
 
 @needs_decord
 def test_decord_imported_first_by_the_user_is_reported():
-    "If user code imported decord before torch, asking the toolkit for decord says so instead of crashing silently later."
+    "If user code imported decord before torch, asking the toolkit for decord says so (not a silent crash later)."
     rc, out, err = _py(f"""
         import decord, warnings
         from st_toolkit.video import load_frames
