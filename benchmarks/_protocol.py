@@ -73,10 +73,10 @@ def header_md(d: dict) -> str:
     e, lb, la = d['env'], d['env']['load_avg_before'], d['env']['load_avg_after']
     v = ', '.join(f'{k} {x}' for k, x in e['versions'].items())
     th = e['threads']['torch_threads']
+    proto = d.get('protocol') or (f"variants interleaved (rotating order), {d['reps']} repeats each; median [min-max]; "
+                                  "ratios taken repeat by repeat")
     return (f"Baseline: {d['baseline']}\n\n"
-            f"Protocol: variants interleaved (rotating order), {d['reps']} repeats each; median [min-max]; "
-            f"ratios taken "
-            f"repeat by repeat. Machine: {e['machine']['cpu']}, {e['machine']['cores']} cores (affinity "
+            f"Protocol: {proto}. Machine: {e['machine']['cpu']}, {e['machine']['cores']} cores (affinity "
             f"{e['machine']['affinity']}), load average {lb[0]:.2f} / {lb[1]:.2f} / {lb[2]:.2f} before, "
             f"{la[0]:.2f} / {la[1]:.2f} / {la[2]:.2f} after; torch threads {th}.\n\nVersions: {v}.\n")
 

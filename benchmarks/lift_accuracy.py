@@ -114,6 +114,8 @@ if __name__ == '__main__':
     res = dict(benchmark='lift_accuracy', machine=platform.processor() or platform.machine(), numpy=np.__version__, scenes=a.scenes, seeds=a.seeds,
                duration_s=a.duration, tracks=sum(len(s.tracks) for s, _ in pairs), levels=LEVELS, offsets=calibrate_offsets(pairs),
                render_s=t1 - t0, sweep_s=t2 - t1, results=results, reps=a.seeds,
+               protocol='accuracy, not timing: every method on the same perturbed scenes; the noise seeds are the '
+                        'repeats, each error ratio is taken seed by seed, median [min-max]',
                baseline='the naive lift (whole-box median depth, box centre, no offset, no filters, no smoothing), on the '
                         'tracks the lift kept; ratios = naive error / lift error, seed by seed', env=environment(load0))
     out = Path(__file__).parent / 'results'; out.mkdir(exist_ok=True)
