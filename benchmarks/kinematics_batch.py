@@ -11,13 +11,17 @@ results of the subset.
 
 The data are ST-VLM-like clips: ~0.5 s steps with jitter (40 samples = ~20 s), 1% of steps a gap longer than
 1.5 s, smoothly drifting velocities, a third of the objects coming to a stop. Timing runs on one thread (BLAS/OpenMP threads = 1; `--pin` also pins the process to one CPU); CPU time (`time.process_time`) is the headline figure because the machine may be shared, wall
-time is recorded too. Timings are interleaved, best of `--repeat`.
+time is recorded too. Timings are interleaved (rotating order), `--repeat` repeats, median [min-max]; ratios are
+taken repeat by repeat.
+Baseline: the per-track loop calling `motion(trk, t0, t1)` once per track.
 Writes benchmarks/results/kinematics_batch.json and .md.
 Usage: python benchmarks/kinematics_batch.py [--tracks 100000] [--samples 40] [--loop 3000] [--loop-funcs 1000] [--repeat 3] [--chunk 2048] [--pin]
 """
 import os
 for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'NUMEXPR_NUM_THREADS'): os.environ[_v] = '1'
-import argparse, json, platform, time
+import argparse, json, platform, sys, time
+sys.path.insert(0, str(__import__('pathlib').Path(__file__).resolve().parent))
+from _protocol import stats, ratios, fmt, environment, header_md
 from pathlib import Path
 import numpy as np
 from st_toolkit.core import Track
@@ -70,36 +74,38 @@ def main(B, N, n_loop, n_funcs, repeat, seed=0, chunk=2048, pin=False):
     if pin:
         try: os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[-1]}); pinned = True
         except (AttributeError, OSError): pass
-    load0 = os.getloadavg()[0]
+    load0 = os.getloadavg()
     tracks, t0, t1 = make_tracks(B, N, seed)
     arrays = pad_tracks(tracks)
     n_loop, n_funcs = min(n_loop, B), min(n_funcs, B)
-    best = dict(batch_tracks=[np.inf, np.inf], batch_arrays=[np.inf, np.inf], loop_motion=[np.inf, np.inf], loop_funcs=[np.inf, np.inf])
-    for _ in range(repeat):                                   # interleaved, best of `repeat` each: fair on a busy machine
-        for name, fn in (('batch_tracks', lambda: batch_motion(tracks, t0, t1, chunk=chunk)), ('batch_arrays', lambda: batch_motion(arrays, t0, t1, chunk=chunk)),
-                         ('loop_motion', lambda: loop_motion(tracks[:n_loop], t0[:n_loop], t1[:n_loop])),
-                         ('loop_funcs', lambda: loop_funcs(tracks[:n_funcs], t0[:n_funcs], t1[:n_funcs]))):
-            c, w, out = timed(fn)
-            best[name] = [min(best[name][0], c), min(best[name][1], w)]
+    scale = dict(batch_tracks=1, batch_arrays=1, loop_motion=B / n_loop, loop_funcs=B / n_funcs)
+    fns = dict(batch_tracks=lambda: batch_motion(tracks, t0, t1, chunk=chunk), batch_arrays=lambda: batch_motion(arrays, t0, t1, chunk=chunk),
+               loop_motion=lambda: loop_motion(tracks[:n_loop], t0[:n_loop], t1[:n_loop]),
+               loop_funcs=lambda: loop_funcs(tracks[:n_funcs], t0[:n_funcs], t1[:n_funcs]))
+    names, cpu, wall = list(fns), {k: [] for k in fns}, {k: [] for k in fns}
+    for r in range(repeat):                                   # interleaved, rotating order: fair on a busy machine
+        for name in names[r % 4:] + names[:r % 4]:
+            c, w, out = timed(fns[name])
+            cpu[name].append(c * scale[name]); wall[name].append(w * scale[name])   # seconds for all B tracks
             if name == 'batch_tracks': bm = out
             if name == 'loop_motion': per = out
     same = identical(bm, per, range(n_loop))
     assert same, 'batch and per-track results differ'
-    scale = dict(batch_tracks=1, batch_arrays=1, loop_motion=B / n_loop, loop_funcs=B / n_funcs)
-    full = {k: [v[0] * scale[k], v[1] * scale[k]] for k, v in best.items()}          # seconds for all B tracks
-    rate = {k: B * N / v[0] for k, v in full.items()}
-    res = dict(benchmark='kinematics_batch', chunk=chunk, tracks=B, samples_per_track=N, track_samples=B * N, seed=seed, repeat=repeat,
+    med = {k: stats(v)['median'] for k, v in cpu.items()}
+    rate = {k: B * N / v for k, v in med.items()}
+    res = dict(benchmark='kinematics_batch', baseline='the per-track loop calling motion(trk, t0, t1) once per track',
+               reps=repeat, chunk=chunk, tracks=B, samples_per_track=N, track_samples=B * N, seed=seed, repeat=repeat,
                loop_subset=dict(loop_motion=n_loop, loop_funcs=n_funcs, extrapolated_linearly_to=B),
-               threads=1, pinned_to_one_cpu=pinned, cpu_count=os.cpu_count(), load_avg_start=load0, load_avg_end=os.getloadavg()[0],
-               numpy=np.__version__, python=platform.python_version(), processor=platform.processor() or platform.machine(),
-               seconds_cpu={k: v[0] for k, v in full.items()}, seconds_wall={k: v[1] for k, v in full.items()},
-               measured_seconds_cpu={k: v[0] for k, v in best.items()},
+               threads=1, pinned_to_one_cpu=pinned,
+               seconds_cpu={k: stats(v) for k, v in cpu.items()}, seconds_wall={k: stats(v) for k, v in wall.items()},
                track_samples_per_s_cpu=rate,
-               speedup_vs_loop_motion=dict(batch_tracks=full['loop_motion'][0] / full['batch_tracks'][0], batch_arrays=full['loop_motion'][0] / full['batch_arrays'][0]),
-               speedup_vs_loop_funcs=dict(batch_tracks=full['loop_funcs'][0] / full['batch_tracks'][0], batch_arrays=full['loop_funcs'][0] / full['batch_arrays'][0]),
+               speedup_vs_loop_motion={k: ratios(cpu['loop_motion'], cpu[k]) for k in ('batch_tracks', 'batch_arrays')},
+               speedup_vs_loop_funcs={k: ratios(cpu['loop_funcs'], cpu[k]) for k in ('batch_tracks', 'batch_arrays', 'loop_motion')},
                bit_identical_rows=n_loop if same else 0, nan_velocity_share=float(np.isnan(bm.speed).mean()),
                stationary_share=float(bm.stationary.mean()))
-    res['goals'] = dict(speedup_at_least_20x=res['speedup_vs_loop_motion']['batch_tracks'] >= 20,
+    res['env'] = environment(load0)
+    res['env']['threads'].update(torch_threads=None, numpy_blas_threads=1)
+    res['goals'] = dict(speedup_at_least_20x=res['speedup_vs_loop_motion']['batch_tracks']['median'] >= 20,
                         at_least_5M_track_samples_per_s_from_arrays=rate['batch_arrays'] >= 5e6,
                         at_least_5M_track_samples_per_s_from_tracks=rate['batch_tracks'] >= 5e6)
     return res
@@ -107,22 +113,22 @@ def main(B, N, n_loop, n_funcs, repeat, seed=0, chunk=2048, pin=False):
 def write(res, out):
     out.mkdir(parents=True, exist_ok=True)
     (out / 'kinematics_batch.json').write_text(json.dumps(res, indent=1))
-    r, s, c, w = res['track_samples_per_s_cpu'], res['speedup_vs_loop_motion'], res['seconds_cpu'], res['seconds_wall']
+    r, sp, c, w = res['track_samples_per_s_cpu'], res['speedup_vs_loop_motion'], res['seconds_cpu'], res['seconds_wall']
     f = res['speedup_vs_loop_funcs']
     md = f"""# Kinematics: batch API vs per-track Python loop
 
+{header_md(res)}
 {res['tracks']:,} tracks x {res['samples_per_track']} samples ({res['track_samples']:,} track-samples), one thread
-(pinned to one CPU: {res['pinned_to_one_cpu']}; chunk {res['chunk']} rows), {res['cpu_count']} CPUs shared (load {res['load_avg_start']:.1f} -> {res['load_avg_end']:.1f}),
-numpy {res['numpy']}. CPU seconds, best of {res['repeat']} interleaved runs. The loops ran on {res['loop_subset']['loop_motion']:,}
+(pinned to one CPU: {res['pinned_to_one_cpu']}; chunk {res['chunk']} rows). CPU seconds. The loops ran on {res['loop_subset']['loop_motion']:,}
 (`motion`) and {res['loop_subset']['loop_funcs']:,} (separate functions) tracks and are extrapolated linearly to all
 tracks. The batch rows of the `motion` subset are asserted bit-identical to the per-track results.
 
-| implementation | CPU s (all tracks) | wall s | track-samples/s | speed-up |
+| implementation | CPU s (all tracks) | wall s | track-samples/s (median) | speed-up vs the `motion` loop |
 |---|---:|---:|---:|---:|
-| loop: separate public functions per track | {c['loop_funcs']:.1f} | {w['loop_funcs']:.1f} | {r['loop_funcs']/1e6:.3f} M | {c['loop_funcs']/c['loop_motion']:.2f}x slower than `motion` loop |
-| loop: `motion(trk, t0, t1)` per track (baseline) | {c['loop_motion']:.1f} | {w['loop_motion']:.1f} | {r['loop_motion']/1e6:.3f} M | 1x |
-| `batch_motion(padded arrays)` | {c['batch_arrays']:.3f} | {w['batch_arrays']:.3f} | {r['batch_arrays']/1e6:.2f} M | **{s['batch_arrays']:.0f}x** |
-| `batch_motion(list of Tracks)` (incl. padding) | {c['batch_tracks']:.3f} | {w['batch_tracks']:.3f} | {r['batch_tracks']/1e6:.2f} M | **{s['batch_tracks']:.0f}x** ({f['batch_tracks']:.0f}x vs separate functions) |
+| loop: separate public functions per track | {fmt(c['loop_funcs'], 1)} | {fmt(w['loop_funcs'], 1)} | {r['loop_funcs']/1e6:.3f} M | the `motion` loop is {fmt(f['loop_motion'])}x faster |
+| loop: `motion(trk, t0, t1)` per track (baseline) | {fmt(c['loop_motion'], 1)} | {fmt(w['loop_motion'], 1)} | {r['loop_motion']/1e6:.3f} M | 1x |
+| `batch_motion(padded arrays)` | {fmt(c['batch_arrays'], 3)} | {fmt(w['batch_arrays'], 3)} | {r['batch_arrays']/1e6:.2f} M | **{fmt(sp['batch_arrays'], 1)}x** |
+| `batch_motion(list of Tracks)` (incl. padding) | {fmt(c['batch_tracks'], 3)} | {fmt(w['batch_tracks'], 3)} | {r['batch_tracks']/1e6:.2f} M | **{fmt(sp['batch_tracks'], 1)}x** ({fmt(f['batch_tracks'], 1)}x vs separate functions) |
 
 Goals: >= 20x vs the loop: {res['goals']['speedup_at_least_20x']}; >= 5 M track-samples/s on one core: from padded arrays
 {res['goals']['at_least_5M_track_samples_per_s_from_arrays']}, from a list of `Track`s (padding included) {res['goals']['at_least_5M_track_samples_per_s_from_tracks']}.
@@ -137,7 +143,7 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--tracks', type=int, default=100_000); ap.add_argument('--samples', type=int, default=40)
     ap.add_argument('--loop', type=int, default=3000); ap.add_argument('--loop-funcs', type=int, default=1000)
-    ap.add_argument('--repeat', type=int, default=3); ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--repeat', type=int, default=5); ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--chunk', type=int, default=2048)
     ap.add_argument('--pin', action='store_true', help='pin the process to one CPU (worse on a shared machine)')
     ap.add_argument('--out', default=str(Path(__file__).parent / 'results'))

@@ -1,41 +1,66 @@
-"""Render speed of the synthetic world: frames/s at 320x240 and 640x480.
+"""Render speed of the synthetic world: frames/s at 320x240 and 640x480, static and ego cameras.
 
-Compares the renderer (each object ray-tested only inside its projected box) with the same renderer
-testing every pixel against every object (the baseline), in the same run, plus H.264 encoding.
-Writes benchmarks/results/render.json and render.md.  Usage: python benchmarks/render.py [--frames 40]
+Variants, interleaved, on the same scene:
+- render: `render_frame` as shipped (objects ray-tested only inside their projected boxes; ground and sky computed
+  once per camera pose, i.e. once per scene for a static camera);
+- bg_every_frame: the same, with the background cache emptied before every frame (the renderer before the cache);
+- full_frame: every pixel tested against every object, background every frame (no box culling, no cache).
+Baseline: bg_every_frame, the renderer as it was before the background was cached.
+Also: H.264 encoding of the rendered frames. Writes benchmarks/results/render.json and .md.
+Usage: python benchmarks/render.py [--frames 20] [--reps 5]
 """
-import argparse, json, platform, tempfile, time
+import argparse, os, tempfile, time
 from pathlib import Path
 import numpy as np
-from st_toolkit.synthetic import make_scene, render_frame
+from _protocol import interleave, stats, ratios, fmt, environment, header_md, write
+from st_toolkit.synthetic import make_scene, render_frame, _BACKDROPS
 from st_toolkit.video import write_video
 
-def fps_of(fn, n):
-    "Frames per second of calling fn(i) for i < n (best of 2 runs)."
-    best = np.inf
-    for _ in range(2):
-        t0 = time.perf_counter()
-        for i in range(n): fn(i)
-        best = min(best, time.perf_counter() - t0)
-    return n / best
 
-def bench(W, H, n, n_objects=5):
-    scene = make_scene(seed=1, n_objects=n_objects, duration=n / 10, fps=10, width=W, height=H, occlusion=False)
-    roi = fps_of(lambda i: render_frame(scene, i, roi=True), n)
-    full = fps_of(lambda i: render_frame(scene, i, roi=False), n)
+def frames_fn(scene, n, roi=True, clear=False):
+    "A function rendering all n frames once."
+    def run(r):
+        for i in range(n):
+            if clear: _BACKDROPS.clear()
+            render_frame(scene, i, roi=roi)
+    return run
+
+
+def bench(W, H, n, camera, reps, n_objects=5):
+    scene = make_scene(seed=1, n_objects=n_objects, duration=n / 10, fps=10, width=W, height=H, camera=camera,
+                       occlusion=False)
+    v = dict(render=frames_fn(scene, n), bg_every_frame=frames_fn(scene, n, clear=True),
+             full_frame=frames_fn(scene, n, roi=False, clear=True))
+    t = interleave(v, reps)
     frames = np.stack([render_frame(scene, i)[0] for i in range(n)])
     with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter(); write_video(frames, Path(d) / 'v.mp4', 10); enc = n / (time.perf_counter() - t0)
-    return dict(size=f'{W}x{H}', objects=n_objects, frames=n, render_fps=round(roi, 1), baseline_full_frame_fps=round(full, 1),
-                speedup_vs_baseline=round(roi / full, 2), encode_fps=round(enc, 1), render_plus_encode_fps=round(1 / (1 / roi + 1 / enc), 1))
+        enc = interleave(dict(encode=lambda r: write_video(frames, Path(d) / f'v{r}.mp4', 10)), reps)['encode']
+    fps = {k: stats([n / x for x in xs]) for k, xs in t.items()}
+    return dict(size=f'{W}x{H}', camera=camera, objects=n_objects, frames=n, fps=fps,
+                encode_fps=stats([n / x for x in enc]),
+                speedup_vs_baseline={k: ratios(t['bg_every_frame'], xs) for k, xs in t.items()})
+
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(); ap.add_argument('--frames', type=int, default=40); a = ap.parse_args()
-    rows = [bench(320, 240, a.frames), bench(640, 480, a.frames)]
-    res = dict(benchmark='render', machine=platform.processor() or platform.machine(), numpy=np.__version__, results=rows)
-    out = Path(__file__).parent / 'results'; out.mkdir(exist_ok=True)
-    (out / 'render.json').write_text(json.dumps(res, indent=2))
-    md = ['| size | objects | render fps | baseline (all pixels x all objects) fps | speed-up | encode fps | render+encode fps |', '|---|---|---|---|---|---|---|']
-    md += [f"| {r['size']} | {r['objects']} | {r['render_fps']} | {r['baseline_full_frame_fps']} | {r['speedup_vs_baseline']}x | {r['encode_fps']} | {r['render_plus_encode_fps']} |" for r in rows]
-    (out / 'render.md').write_text('# Synthetic render speed\n\n' + '\n'.join(md) + '\n')
-    print('\n'.join(md))
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--frames', type=int, default=20)
+    ap.add_argument('--reps', type=int, default=5)
+    a = ap.parse_args()
+    load0 = os.getloadavg()
+    rows = [bench(W, H, a.frames, cam, a.reps) for W, H in ((320, 240), (640, 480)) for cam in ('static', 'ego')]
+    res = dict(benchmark='render', reps=a.reps, results=rows,
+               baseline='the same renderer with the background (ground, sky) recomputed every frame, '
+                        'as before the cache')
+    res['env'] = environment(load0)
+    md = ['# Synthetic render speed', '', header_md(res),
+          '| size | camera | render fps | background every frame fps (baseline) | full frame fps | '
+          'speed-up vs baseline | '
+          'full frame vs baseline | encode fps |', '|---|---|---|---|---|---|---|---|']
+    for r in rows:
+        f, s = r['fps'], r['speedup_vs_baseline']
+        md.append(f"| {r['size']} | {r['camera']} | {fmt(f['render'], 1)} | {fmt(f['bg_every_frame'], 1)} | "
+                  f"{fmt(f['full_frame'], 1)} | {fmt(s['render'])}x | {fmt(s['full_frame'])}x | "
+                  f"{fmt(r['encode_fps'], 0)} |")
+    md += ['', 'An ego camera moves, so its background is computed for every pose in every variant: its speed-up '
+           'shows only the cost of the cache itself.']
+    write('render', res, '\n'.join(md) + '\n')

@@ -8,10 +8,14 @@ motion programs. Goal: under 2 s to build and under 10 MB of HTML. Compared in t
     one frame per time step does). It is too large to build at 100 steps on a small machine, so it is measured at
     `--naive-steps` steps and its size and time are scaled linearly to the slider's steps (marked 'extrapolated').
 With Debian's chromium present, the pages are also opened in headless Chromium (Playwright): load time and time per slider step.
+Build times: the variants are built interleaved (rotating order), `--repeat` times each, median [min-max]; ratios
+repeat by repeat. Baseline: the same view without decimation (every sample drawn), built in the same run.
 Writes benchmarks/results/viz_scale.json and viz_scale.md.  Usage: python benchmarks/viz_scale.py [--tracks 100 --samples 1000]
 """
-import argparse, json, math, platform, tempfile, time
+import argparse, json, math, os, platform, sys, tempfile, time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _protocol import interleave, stats, ratios, fmt, environment, header_md
 import numpy as np
 import plotly, plotly.graph_objects as go
 from st_toolkit.core import Track, Scene, intrinsics
@@ -86,21 +90,32 @@ def row(name, build_s, html_s, mb, steps, note=''):
                 slider_steps=steps, note=note)
 
 def main(n_tracks, n_samples, max_frames, naive_steps, repeat):
+    load0 = os.getloadavg()
     scene = big_scene(n_tracks, n_samples)
+    builds = {'3d': lambda r: viz.plot_trajectories_3d(scene, max_frames=max_frames),
+              '3d_merge_off': lambda r: viz.plot_trajectories_3d(scene, max_frames=max_frames, merge_above=10**9),
+              '3d_no_decimation': lambda r: viz.plot_trajectories_3d(scene, max_frames=max_frames, max_points=None),
+              'bev': lambda r: viz.plot_trajectories_bev(scene, max_frames=max_frames),
+              'bev_no_decimation': lambda r: viz.plot_trajectories_bev(scene, max_frames=max_frames, max_points=None)}
+    bt = interleave(builds, repeat)
+    build_stats = {k: stats(v) for k, v in bt.items()}
+    build_ratios = {k: ratios(bt[f"{k.split('_')[0]}_no_decimation"], v) for k, v in bt.items()}
+    med = lambda k: build_stats[k]['median']
     rows, pages = [], {}
     with tempfile.TemporaryDirectory() as d:
         for kind, fn in (('3d', viz.plot_trajectories_3d), ('bev', viz.plot_trajectories_bev)):
-            b, fig = timed(lambda: fn(scene, max_frames=max_frames), repeat, kind)
+            _, fig = timed(lambda: fn(scene, max_frames=max_frames), 1, kind)
+            b = med(kind)
             h, mb = html_of(fig, d, kind); pages[len(rows)] = Path(d) / f'{kind}.html'
             rows.append(row(f'{kind}: decimated, cursor-only frames (this module)', b, h, mb, len(fig.frames),
                             f"{sum(fig.layout.meta['decimation'])} vertices drawn of {n_tracks * n_samples}; first build in the process {FIRST[kind]:.2f} s"))
             if kind == 'bev': continue
             t_read, _ = timed(lambda: viz.readings(scene), repeat)
             rows[-1]['note'] += f"; of the build, kinematics readings {t_read:.2f} s"
-            b, fig_sep = timed(lambda: fn(scene, max_frames=max_frames, merge_above=10**9), max(1, repeat - 1))
+            fig_sep, b = builds['3d_merge_off'](0), med('3d_merge_off')
             h, mb = html_of(fig_sep, d, f'{kind}_sep'); pages[len(rows)] = Path(d) / f'{kind}_sep.html'
             rows.append(row(f'{kind}: decimated, one trace per track, labelled cursors (merge off)', b, h, mb, len(fig_sep.frames)))
-            b, fig_all = timed(lambda: fn(scene, max_frames=max_frames, max_points=None), max(1, repeat - 1))
+            fig_all, b = builds['3d_no_decimation'](0), med('3d_no_decimation')
             h, mb = html_of(fig_all, d, f'{kind}_all'); pages[len(rows)] = Path(d) / f'{kind}_all.html'
             rows.append(row(f'{kind}: no decimation (baseline)', b, h, mb, len(fig_all.frames)))
             few = fn(scene, max_frames=naive_steps, max_points=None, merge_above=10**9)
@@ -115,7 +130,9 @@ def main(n_tracks, n_samples, max_frames, naive_steps, repeat):
     ours = rows[0]
     for r in rows: r['vs_this_module'] = dict(time=round(r['total_s'] / ours['total_s'], 2), size=round(r['html_mb'] / ours['html_mb'], 2))
     goal = dict(build_under_2s=ours['build_s'] < 2.0, html_under_10mb=ours['html_mb'] < 10.0)
-    return dict(benchmark='viz_scale', scene=dict(tracks=n_tracks, samples_per_track=n_samples, camera='ego', poses=n_samples),
+    return dict(benchmark='viz_scale', reps=repeat, env=environment(load0), build_s=build_stats,
+                build_speedup_vs_no_decimation=build_ratios,
+                baseline='the same view without decimation (every sample drawn), built in the same run', scene=dict(tracks=n_tracks, samples_per_track=n_samples, camera='ego', poses=n_samples),
                 settings=dict(max_frames=max_frames, max_points=300, repeat=repeat), goal=goal,
                 machine=platform.processor() or platform.machine(), plotly=plotly.__version__, numpy=np.__version__, results=rows)
 
@@ -123,14 +140,17 @@ if __name__ == '__main__':
     ap = argparse.ArgumentParser()
     ap.add_argument('--tracks', type=int, default=100); ap.add_argument('--samples', type=int, default=1000)
     ap.add_argument('--max-frames', type=int, default=100); ap.add_argument('--naive-steps', type=int, default=10)
-    ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--repeat', type=int, default=5)
     a = ap.parse_args()
     res = main(a.tracks, a.samples, a.max_frames, a.naive_steps, a.repeat)
     out = Path(__file__).parent / 'results'; out.mkdir(exist_ok=True)
     (out / 'viz_scale.json').write_text(json.dumps(res, indent=2))
     md = [f"# viz at scale: {a.tracks} tracks x {a.samples} samples, {a.max_frames} slider steps", '',
           f"Goal: build < 2 s ({'met' if res['goal']['build_under_2s'] else 'NOT met'}), HTML < 10 MB ({'met' if res['goal']['html_under_10mb'] else 'NOT met'}). "
-          f"plotly {res['plotly']}, best of {a.repeat} builds; HTML includes plotly.js (~4.7 MB).", '',
+          f"plotly {res['plotly']}; HTML includes plotly.js (~4.7 MB).", '', header_md(res),
+          '| view | build (s) | build speed-up vs no decimation |', '|---|---|---|',
+          *[f"| {k} | {fmt(v, 3)} | {fmt(res['build_speedup_vs_no_decimation'][k])}x |" for k, v in res['build_s'].items()], '',
+          'The table below uses the median builds above; HTML sizes and write times are single measurements.', '',
           'Browser columns: headless Chromium with software WebGL (SwiftShader), time to load and draw the page, and mean time of one slider step.', '',
           '| variant | build (s) | HTML write (s) | HTML (MB) | steps | time vs this module | size vs this module | browser load (s) | browser step (ms) | note |',
           '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|']

@@ -240,6 +240,8 @@ def cmd_quickstart(a):
     return 0
 
 # %% ../nbs/14_cli.ipynb #4895046a
+_THREADS_HELP = 'torch threads (default: $ST_NUM_THREADS, else the cores really free)'
+
 def _parser():
     p = argparse.ArgumentParser(prog='st-toolkit', description='Spatio-temporal reasoning toolkit for vision-language models.')
     sub = p.add_subparsers(dest='cmd', required=True, metavar='COMMAND')
@@ -249,6 +251,7 @@ def _parser():
     q = add('quickstart', cmd_quickstart, 'run the whole main job on the shipped samples')
     q.add_argument('--out', default='runs/quickstart', help='output folder'); q.add_argument('--model', help='checkpoint path or id (default: tiny offline model)')
     q.add_argument('--steps', type=int, default=300, help='LoRA training steps')
+    q.add_argument('--threads', type=int, help=_THREADS_HELP)
     q = add('synth', cmd_synth, 'render synthetic scenes with exact ground truth')
     q.add_argument('--out', required=True); q.add_argument('--samples', action='store_true', help='make the five shipped sample scenes')
     q.add_argument('--n', type=int, default=5); q.add_argument('--seed', type=int, default=0); q.add_argument('--objects', type=int, default=3)
@@ -265,9 +268,11 @@ def _parser():
     q.add_argument('data'); q.add_argument('--out', required=True); q.add_argument('--model', help='checkpoint (default: tiny offline model)')
     q.add_argument('--steps', type=int, default=200); q.add_argument('--frames', type=int, default=8); q.add_argument('--lr', type=float, default=2e-4)
     q.add_argument('--lora-r', type=int, default=16); q.add_argument('--batch-size', type=int, default=1); q.add_argument('--no-resume', action='store_true')
+    q.add_argument('--threads', type=int, help=_THREADS_HELP)
     q = add('eval', cmd_eval, 'evaluate a model on a dataset file and write a report card')
     q.add_argument('data'); q.add_argument('--model', required=True); q.add_argument('--adapter'); q.add_argument('--merge', action='store_true')
     q.add_argument('--out', required=True); q.add_argument('--frames', type=int, default=8)
+    q.add_argument('--threads', type=int, help=_THREADS_HELP)
     q = add('viz', cmd_viz, 'write a standalone HTML view of a scene')
     q.add_argument('scene'); q.add_argument('--out', required=True); q.add_argument('--pred', help='a second scene (e.g. pseudo-labels) to compare')
     q.add_argument('--view', choices=['3d', 'bev'], default='3d')
@@ -282,7 +287,11 @@ def _parser():
 def main(argv=None):
     "Entry point of the `st-toolkit` command; returns the exit code (0 ok, 2 bad input, 1 unexpected)."
     a = _parser().parse_args(argv)
-    try: return a.fn(a)
+    try:
+        if getattr(a, 'threads', None) is not None:
+            from st_toolkit.models import set_threads
+            set_threads(a.threads)
+        return a.fn(a)
     except (ValueError, KeyError, FileNotFoundError, NotADirectoryError, PermissionError) as e:
         print(f"st-toolkit {a.cmd}: error: {e}", file=sys.stderr); return 2
 

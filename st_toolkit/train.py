@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, asdict, fields
 from pathlib import Path
 import numpy as np
 import torch
+from .models import set_threads
 from .models import load_model, load_processor, add_lora, lora_targets, video_metadata, trainable_summary, arch_of
 from .video import load_frames, draw_boxes, DECODE_CALLS
 
@@ -109,7 +110,7 @@ def sample_frames(sample, # a QA sample with 'video', optional 'clip' and 'overl
                   multiple:int=None, # H and W multiples of this (the processor's patch x merge)
                   draw:bool=True, # draw the overlays
                   cache_dir=None, # on-disk frame cache shared by processes
-                  backend:str='decord'): # decoder
+                  backend:str='pyav'): # decoder: 'pyav' (the default, see the video module), 'decord', 'torchcodec'
     "Frames (uint8, T x H x W x 3) of the sample's clip with its reference boxes drawn, and their timestamps."
     clip = sample.get('clip') or {}
     span = (clip.get('t0'), clip.get('t1')) if clip else None
@@ -158,7 +159,7 @@ class VideoQADataset(torch.utils.data.Dataset):
                  draw:bool=True, # draw the reference boxes
                  system:str=None, # a system prompt (default: the template's)
                  cache_dir=None, # on-disk frame cache (shared by processes and runs)
-                 backend:str='decord'):
+                 backend:str='pyav'):
         self.samples = read_samples(samples) if isinstance(samples, (str, Path)) else list(samples)
         self.processor, self.fps, self.draw, self.system, self.cache_dir, self.backend = processor, fps, draw, system, cache_dir, backend
         mp, self.multiple = _video_budget(processor)
@@ -349,7 +350,8 @@ class TrainConfig:
     dataloader_workers: int = 0
     dataloader_start: str = 'forkserver' # how workers start: 'forkserver' or 'spawn' (forking a threaded process can hang)
     cache_dir: str = None # on-disk frame cache shared by processes
-    backend: str = 'decord'
+    backend: str = 'pyav' # frame decoder: 'pyav' (the default, see the video module), 'decord' or 'torchcodec'
+    threads: int = None # torch intra-op threads; default $ST_NUM_THREADS, your own choice, or the cores really free
     quiet: bool = False # no progress bars, no printed logs
 
     @classmethod
@@ -365,6 +367,7 @@ def build_trainer(cfg:TrainConfig, callbacks=()):
     from transformers.trainer_callback import PrinterCallback
     torch.manual_seed(cfg.seed)
     gpu = _on_gpu()
+    if cfg.threads: set_threads(cfg.threads)
     model, proc = load_model(cfg.model, attn_implementation=cfg.attn_implementation, max_pixels=cfg.max_pixels)
     n_targets = len(lora_targets(model, cfg.target_regex, cfg.lora_vision))
     model = add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, cfg.target_regex, cfg.lora_vision, cfg.modules_to_save)
@@ -430,6 +433,7 @@ def training_card(cfg, trainer, ds, pf, seconds, resumed_from=None):
                             first_loss=hist[0]['loss'] if hist else None, last_loss=hist[-1]['loss'] if hist else None,
                             seconds=round(seconds, 1), resumed_from=resumed_from,
                             device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
+                            torch_threads=torch.get_num_threads(),
                             processes=trainer.args.world_size),
                 versions=versions(), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
 
