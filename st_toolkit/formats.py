@@ -12,12 +12,12 @@ from .core import Track, Scene, Event, SceneError, TrackError, read_json
 from .templates import check_sample, SampleError
 
 # %% auto #0
-__all__ = ['OVERRUN', 'FORMATS', 'FormatError', 'FormatWarning', 'Scenes', 'charades_lengths', 'read_charades_sta', 'read_hcstvg',
-           'read_vidstg', 'vidstg_fps', 'read_st_align', 'read_nuscenes', 'to_llava', 'from_llava', 'to_sharegpt',
-           'from_sharegpt', 'llamafactory_dataset_info', 'to_hf', 'from_hf', 'write_dataset', 'read_jsonl',
-           'read_dataset']
+__all__ = ['OVERRUN', 'NUSCENES_NAMES', 'FORMATS', 'FormatError', 'FormatWarning', 'Scenes', 'charades_lengths',
+           'read_charades_sta', 'read_hcstvg', 'read_vidstg', 'vidstg_fps', 'read_st_align', 'nuscenes_name',
+           'read_nuscenes', 'to_llava', 'from_llava', 'to_sharegpt', 'from_sharegpt', 'llamafactory_dataset_info',
+           'to_hf', 'from_hf', 'write_dataset', 'read_jsonl', 'read_dataset']
 
-# %% ../nbs/07_formats.ipynb #135cd3aa
+# %% ../nbs/07_formats.ipynb #45d85a33
 class FormatError(ValueError):
     "A malformed annotation or dataset file; the message names the file, the line or item, the field and the problem."
     def __init__(self, msg, reason=None): super().__init__(msg); self.reason = reason or msg
@@ -27,7 +27,7 @@ class FormatWarning(UserWarning):
 
 def _fail(path, where, msg, reason=None):
     "Raise `FormatError` as '<file>: <where>: <msg>' (`reason`: the short category a skip is counted under)."
-    raise FormatError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}", reason)
+    raise FormatError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}", reason or re.split(r',? got ', msg)[0])
 
 def _load_json(path):
     "Parse a JSON file (a UTF-8 byte-order mark is allowed); `FormatError` with line and column when it is not JSON."
@@ -410,7 +410,24 @@ def _nusc_table(folder, name, fields):
         for f in ('token',) + fields: _get(r, f, p, f"record {i}" + (f" ({r.get('token')})" if isinstance(r, dict) and 'token' in r else ''))
     return p, {r['token']: r for r in rows}
 
-# %% ../nbs/07_formats.ipynb #a972bb5f
+# %% ../nbs/07_formats.ipynb #2c89909c
+NUSCENES_NAMES = {
+    'human.pedestrian.adult': 'adult', 'human.pedestrian.child': 'child', 'human.pedestrian.wheelchair': 'wheelchair user',
+    'human.pedestrian.stroller': 'stroller', 'human.pedestrian.personal_mobility': 'person on a scooter',
+    'human.pedestrian.police_officer': 'police officer', 'human.pedestrian.construction_worker': 'construction worker',
+    'animal': 'animal', 'vehicle.car': 'car', 'vehicle.motorcycle': 'motorcycle', 'vehicle.bicycle': 'bicycle',
+    'vehicle.bus.bendy': 'articulated bus', 'vehicle.bus.rigid': 'bus', 'vehicle.truck': 'truck',
+    'vehicle.construction': 'construction vehicle', 'vehicle.emergency.ambulance': 'ambulance',
+    'vehicle.emergency.police': 'police car', 'vehicle.trailer': 'trailer', 'movable_object.barrier': 'barrier',
+    'movable_object.trafficcone': 'traffic cone', 'movable_object.pushable_pullable': 'cart',
+    'movable_object.debris': 'debris', 'static_object.bicycle_rack': 'bicycle rack'}
+
+def nuscenes_name(category:str # a nuScenes category name, e.g. 'vehicle.bus.rigid'
+                 ) -> str:
+    "The words for a nuScenes category ('bus'); unknown ones: the last segment, underscores as spaces."
+    return NUSCENES_NAMES.get(category) or category.split('.')[-1].replace('_', ' ')
+
+# %% ../nbs/07_formats.ipynb #66fe44bb
 def _nusc_track(p, inst, anns, t0, samples, cats):
     "One instance's annotations (sorted by time) as a 3D `Track`."
     rows = sorted(anns, key=lambda r: samples[r['sample_token']]['timestamp'])
@@ -419,12 +436,13 @@ def _nusc_track(p, inst, anns, t0, samples, cats):
     t = [(samples[r['sample_token']]['timestamp'] - t0) / 1e6 for r in rows]
     w, l, h = rows[0].get('size', (1, 1, 1))
     name = cats[inst['category_token']]['name']
-    return Track(inst['token'][:8], t, [r['translation'] for r in rows], category=name.split('.')[-1], size=(l, w, h),
+    return Track(inst['token'][:8], t, [r['translation'] for r in rows], category=nuscenes_name(name), size=(l, w, h),
                  attrs=dict(instance_token=inst['token'], nusc_category=name))
 
 def read_nuscenes(folder, # folder with scene/sample/sample_annotation/instance/category .json tables
                   fps:float=2.0, # keyframe rate (nuScenes annotates keyframes at 2 Hz)
-                  width:int=1600, height:int=900): # image size of the front camera
+                  width:int=1600, height:int=900, # image size of the front camera
+                  on_error:str='skip'): # a scene without keyframes: 'raise', or 'skip' it (counted in `skipped`)
     "One `Scene` per nuScenes scene: one 3D `Track` per instance (seconds, metres, global frame)."
     _, scenes = _nusc_table(folder, 'scene', ('name', 'first_sample_token'))
     ps, samples = _nusc_table(folder, 'sample', ('timestamp', 'scene_token'))
@@ -434,22 +452,31 @@ def read_nuscenes(folder, # folder with scene/sample/sample_annotation/instance/
     for a in anns.values():
         if a['sample_token'] not in samples: _fail(pa, f"record {a['token']}", f"sample_token {a['sample_token']!r} is not in sample.json")
         if a['instance_token'] not in insts: _fail(pa, f"record {a['token']}", f"instance_token {a['instance_token']!r} is not in instance.json")
-    return [_nusc_scene(pa, sc, samples, anns, insts, cats, fps, width, height) for sc in scenes.values()]
+    log, by, rows = _Log(Path(folder) / 'scene.json', on_error), {}, {}
+    for k, smp in samples.items(): by.setdefault(smp['scene_token'], []).append(k)
+    for a in anns.values(): rows.setdefault(samples[a['sample_token']]['scene_token'], []).append(a)
+    out = log.each([(f"scene {sc['name']!r}", sc) for sc in scenes.values()], lambda w, sc: _nusc_scene(
+        (log.path, pa), w, sc, by.get(sc['token'], []), rows.get(sc['token'], []), samples, insts, cats, fps, width, height))
+    for s in out:
+        for t in s.tracks:
+            if t.attrs['nusc_category'] not in NUSCENES_NAMES: log.add('assumed', f"scene {s.name!r}", 'category outside the 23 classes (last segment used)')
+    return log.done(out)
 
-def _nusc_scene(pa, sc, samples, anns, insts, cats, fps, W, H):
-    "The tracks of one nuScenes scene."
-    mine = {k for k, s in samples.items() if s['scene_token'] == sc['token']}
+def _nusc_scene(paths, where, sc, mine, anns, samples, insts, cats, fps, W, H):
+    "The tracks of one nuScenes scene (`mine`: the tokens of its samples; `anns`: its annotations)."
+    (ps, pa), by = paths, {}
+    if not mine: _fail(ps, where, "has no samples (keyframes) in sample.json", 'scene without samples')
     t0 = min(samples[k]['timestamp'] for k in mine)
-    by = {}
-    for a in anns.values():
-        if a['sample_token'] in mine: by.setdefault(a['instance_token'], []).append(a)
+    for a in anns: by.setdefault(a['instance_token'], []).append(a)
     trks = [_nusc_track(pa, insts[i], rows, t0, samples, cats) for i, rows in by.items()]
     dur = (max(samples[k]['timestamp'] for k in mine) - t0) / 1e6
     return Scene(trks, fps, W, H, name=sc['name'], duration=dur,
                  meta=dict(source='nuscenes', scene_token=sc['token'], description=sc.get('description', ''), t0_us=t0))
 
-# %% ../nbs/07_formats.ipynb #688fc53e
+# %% ../nbs/07_formats.ipynb #af77e6a2
 _EXTRAS = ('task', 'scene', 'clip', 'overlays', 'gt', 'meta')
+_JSON_COLS = ('clip', 'overlays', 'gt', 'meta')
+_TAGS = dict(llava='<video>\n', llava_next='<image>\n')
 
 def _checked(samples):
     "The samples, each checked against the schema (a `FormatError` naming the index)."
@@ -459,13 +486,24 @@ def _checked(samples):
         except SampleError as e: raise FormatError(f"sample {i}: {e}") from None
     return out
 
-def to_llava(samples): # QA samples (the templates schema)
-    "LLaVA-style records: `video`, `conversations` (human/gpt, '<video>\\n' prefix) and our extras."
-    return [dict(id=s['id'], video=s['video'], conversations=[dict(**{'from': 'human'}, value='<video>\n' + s['question']),
-                                                             dict(**{'from': 'gpt'}, value=s['answer'])],
-                 **{k: s[k] for k in _EXTRAS}) for s in _checked(samples)]
+def _flat(s):
+    "The sample's extras with the parts whose type varies by task as JSON strings (one type per column)."
+    return {k: json.dumps(s[k], allow_nan=False) if k in _JSON_COLS else s[k] for k in _EXTRAS}
 
-# %% ../nbs/07_formats.ipynb #efe7a26c
+def _unflat(path, where, r):
+    "The extras of a stored record, JSON strings decoded (records written as plain objects are taken too)."
+    try: return {k: json.loads(r[k]) if isinstance(r.get(k), str) and k in _JSON_COLS else r.get(k) for k in _EXTRAS}
+    except json.JSONDecodeError as e: _fail(path, where, f"fields {list(_JSON_COLS)} must hold JSON ({e.msg})")
+
+# %% ../nbs/07_formats.ipynb #674cf98b
+def to_llava(samples, # QA samples (the templates schema)
+             tag:str='<video>\n'): # the video placeholder: '<video>\n' for LLaVA-ST, '<image>\n' for LLaVA-NeXT/OneVision/Video
+    "LLaVA-style records: `video`, `conversations` (human/gpt, `tag` before the question) and our extras."
+    return [dict(id=s['id'], video=s['video'], conversations=[dict(**{'from': 'human'}, value=tag + s['question']),
+                                                             dict(**{'from': 'gpt'}, value=s['answer'])], **_flat(s))
+            for s in _checked(samples)]
+
+# %% ../nbs/07_formats.ipynb #4c43b086
 def _turns(path, i, conv, roles, key_role, key_text):
     "(question, answer) of a two-turn conversation, checked."
     if not isinstance(conv, list) or len(conv) < 2 or not all(isinstance(c, dict) for c in conv):
@@ -476,27 +514,36 @@ def _turns(path, i, conv, roles, key_role, key_text):
     if not (isinstance(q, str) and isinstance(a, str)): _fail(path, f"record {i}", f"turn values must be strings, got {_short(q)}, {_short(a)}")
     return q, a
 
-def _strip_tag(path, i, q, tag):
-    "The question with the leading video tag removed (it must be there)."
-    if not q.startswith(tag): _fail(path, f"record {i}", f"the user turn must start with {tag!r}, got {_short(q)}")
-    return q[len(tag):]
+def _strip_tag(path, i, q, tags):
+    "The question with its leading video tag (one of `tags`) removed (one must be there)."
+    t = next((t for t in tags if q.startswith(t)), None)
+    if t is None: _fail(path, f"record {i}", f"the user turn must start with {' or '.join(map(repr, tags))}, got {_short(q)}")
+    return q[len(t):]
 
 def _sample(path, i, s):
     "A sample checked against the schema, errors naming the file and record."
     try: return check_sample(s)
     except SampleError as e: _fail(path, f"record {i}", str(e))
 
-def from_llava(records, # LLaVA-style records (as written by `to_llava`)
+# %% ../nbs/07_formats.ipynb #68d55b3f
+def _chat(path, i, r, n_turns, source):
+    "Extras for a record another tool wrote: a chat sample (one question, one answer)."
+    if n_turns > 2: _fail(path, f"record {i}", f"{n_turns} turns; a QA sample holds one question and one answer")
+    return dict(task='chat', scene='', clip=dict(t0=0.0, t1=0.0), overlays=[], meta=dict(source=source, whole_video=True))
+
+def from_llava(records, # LLaVA-style records (`to_llava`'s, or LLaVA-NeXT's own video records)
                path='<records>'): # where they came from, for error messages
-    "QA samples back from LLaVA-style records."
+    "QA samples back from LLaVA-style records (the '<video>' or '<image>' placeholder)."
     out = []
     for i, r in enumerate(records):
-        q, a = _turns(path, i, _get(r, 'conversations', path, f"record {i}"), ('human', 'gpt'), 'from', 'value')
-        s = dict(id=r.get('id'), video=r.get('video'), question=_strip_tag(path, i, q, '<video>\n'), answer=a, **{k: r.get(k) for k in _EXTRAS})
-        out.append(_sample(path, i, s))
+        conv = _get(r, 'conversations', path, f"record {i}")
+        q, a = _turns(path, i, conv, ('human', 'gpt'), 'from', 'value')
+        q = _strip_tag(path, i, q, tuple(_TAGS.values()))
+        ex = _unflat(path, f"record {i}", r) if 'gt' in r else dict(_chat(path, i, r, len(conv), 'llava'), gt=dict(type='text', value=a))
+        out.append(_sample(path, i, dict(id=str(r.get('id', f"{Path(str(path)).stem}/{i}")), video=r.get('video'), question=q, answer=a, **ex)))
     return out
 
-# %% ../nbs/07_formats.ipynb #708eda39
+# %% ../nbs/07_formats.ipynb #8d0ed5b6
 def to_sharegpt(samples, # QA samples
                 system:str=None): # an optional system prompt
     "ShareGPT records as LLaMA-Factory reads them: `messages` (with '<video>'), `videos`, and our extras as one JSON string."
@@ -508,32 +555,34 @@ def to_sharegpt(samples, # QA samples
     return out
 
 def from_sharegpt(records, path='<records>'):
-    "QA samples back from `to_sharegpt` records."
+    "QA samples back from ShareGPT records (`to_sharegpt`'s, or LLaMA-Factory's own)."
     out = []
     for i, r in enumerate(records):
         msgs = [m for m in _get(r, 'messages', path, f"record {i}", list) if not (isinstance(m, dict) and m.get('role') == 'system')]
         q, a = _turns(path, i, msgs, ('user', 'assistant'), 'role', 'content')
-        vids = _get(r, 'videos', path, f"record {i}", list)
-        try: ex = json.loads(_get(r, 'st_toolkit', path, f"record {i}", str))
-        except json.JSONDecodeError as e: _fail(path, f"record {i}", f"field 'st_toolkit' is not JSON: {e.msg}")
-        out.append(_sample(path, i, dict(id=r.get('id'), video=vids[0] if vids else None, question=_strip_tag(path, i, q, '<video>'), answer=a, **ex)))
+        vids = r.get('videos') or []
+        if 'st_toolkit' not in r: ex = dict(_chat(path, i, r, len(msgs), 'sharegpt'), gt=dict(type='text', value=a))
+        else:
+            try: ex = json.loads(_get(r, 'st_toolkit', path, f"record {i}", str))
+            except json.JSONDecodeError as e: _fail(path, f"record {i}", f"field 'st_toolkit' is not JSON: {e.msg}")
+        sid = str(r.get('id', f"{Path(str(path)).stem}/{i}"))
+        out.append(_sample(path, i, dict(id=sid, video=vids[0] if vids else None, question=_strip_tag(path, i, q, ('<video>',)), answer=a, **ex)))
     return out
 
-# %% ../nbs/07_formats.ipynb #da1f2041
+# %% ../nbs/07_formats.ipynb #e2ff6b60
 def llamafactory_dataset_info(name:str, # the dataset's name in LLaMA-Factory's `dataset_info.json`
-                              file_name:str): # the ShareGPT JSON file written by `write_dataset(..., fmt='sharegpt')`
+                              file_name, # the ShareGPT JSON file written by `write_dataset(..., fmt='sharegpt')`
+                              dataset_dir=None): # LLaMA-Factory's `dataset_dir`: `file_name` is made relative to it
     "The `dataset_info.json` entry LLaMA-Factory needs to read a `to_sharegpt` file."
-    return {name: dict(file_name=file_name, formatting='sharegpt', columns=dict(messages='messages', videos='videos'),
+    if dataset_dir is not None: file_name = Path(os.path.relpath(os.path.abspath(file_name), os.path.abspath(dataset_dir))).as_posix()
+    return {name: dict(file_name=str(file_name), formatting='sharegpt', columns=dict(messages='messages', videos='videos'),
                        tags=dict(role_tag='role', content_tag='content', user_tag='user', assistant_tag='assistant', system_tag='system'))}
 
-# %% ../nbs/07_formats.ipynb #5d792482
-_JSON_COLS = ('clip', 'overlays', 'gt', 'meta')
-
+# %% ../nbs/07_formats.ipynb #89c03a64
 def to_hf(samples): # QA samples
     "A `datasets.Dataset` of the samples (the varying parts as JSON strings)."
     from datasets import Dataset
-    rows = [dict(id=s['id'], task=s['task'], video=s['video'], scene=s['scene'], question=s['question'], answer=s['answer'],
-                 messages=r['messages'], videos=r['videos'], **{k: json.dumps(s[k]) for k in _JSON_COLS})
+    rows = [dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'], messages=r['messages'], videos=r['videos'], **_flat(s))
             for s, r in zip(_checked(samples), to_sharegpt(samples))]
     return Dataset.from_list(rows)
 
@@ -541,9 +590,8 @@ def from_hf(ds, path='<dataset>'):
     "QA samples back from a `to_hf` dataset."
     out = []
     for i, r in enumerate(ds):
-        try: s = dict(r, **{k: json.loads(r[k]) for k in _JSON_COLS})
-        except (KeyError, TypeError, json.JSONDecodeError) as e: _fail(path, f"row {i}", f"columns {list(_JSON_COLS)} must hold JSON strings ({e})")
-        for k in ('messages', 'videos'): s.pop(k, None)
+        if not all(isinstance(r.get(k), str) for k in _JSON_COLS): _fail(path, f"row {i}", f"columns {list(_JSON_COLS)} must hold JSON strings")
+        s = dict(id=r.get('id'), video=r.get('video'), question=r.get('question'), answer=r.get('answer'), **_unflat(path, f"row {i}", r))
         out.append(_sample(path, i, s))
     return out
 
@@ -577,50 +625,61 @@ def _videos(samples, fn, folder):
     def f(v): return seen[v] if v in seen else seen.setdefault(v, fn(v, folder))
     return [dict(x, video=f(x['video'])) if isinstance(x, dict) and isinstance(x.get('video'), str) else x for x in samples]
 
-# %% ../nbs/07_formats.ipynb #6efd2d94
-FORMATS = ('llava', 'sharegpt', 'jsonl', 'hf')
+# %% ../nbs/07_formats.ipynb #22d18bd4
+FORMATS = ('llava', 'llava_next', 'sharegpt', 'jsonl', 'hf')
+
+def _write(samples, path, fmt, kw):
+    "Write the (already path-mapped) samples to `path` in `fmt`."
+    if fmt == 'hf': to_hf(samples).save_to_disk(str(path))
+    elif fmt == 'jsonl':
+        rows = (dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'], **_flat(s)) for s in _checked(samples))
+        path.write_text(''.join(json.dumps(r, allow_nan=False) + '\n' for r in rows))
+    elif fmt == 'sharegpt': path.write_text(json.dumps(to_sharegpt(samples, **kw), indent=1, allow_nan=False))
+    else: path.write_text(json.dumps(to_llava(samples, _TAGS[fmt]), indent=1, allow_nan=False))
 
 def write_dataset(samples, # QA samples
                   path, # output file (a folder for 'hf')
                   fmt:str='llava', # one of `FORMATS`
                   relative:bool=True, # write video paths relative to the dataset's folder (where they can be); False: as they are
+                  dataset_dir=None, # the folder relative video paths start from (default: `path`'s folder)
                   **kw): # passed to the converter (e.g. `system=` for 'sharegpt')
-    "Write `samples` to `path` in format `fmt` (video paths relative to `path`'s folder); returns `path`."
+    "Write `samples` to `path` in format `fmt` (video paths relative to `dataset_dir` or `path`'s folder); returns `path`."
     path = Path(path)
     if fmt not in FORMATS: raise FormatError(f"{path}: unknown format {fmt!r}; choose one of {FORMATS}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if relative: samples = _videos(samples, _relative_video, os.path.abspath(path.parent))
-    if fmt == 'hf': to_hf(samples).save_to_disk(str(path))
-    elif fmt == 'jsonl': path.write_text(''.join(json.dumps(s, allow_nan=False) + '\n' for s in _checked(samples)))
-    else: path.write_text(json.dumps((to_llava if fmt == 'llava' else to_sharegpt)(samples, **kw), indent=1, allow_nan=False))
+    if relative: samples = _videos(samples, _relative_video, os.path.abspath(dataset_dir or path.parent))
+    _write(samples, path, fmt, kw)
     return path
 
-# %% ../nbs/07_formats.ipynb #acc5a8ce
+# %% ../nbs/07_formats.ipynb #e4298e07
 def read_jsonl(path):
     "QA samples from a JSONL file, one per line."
     path, out = Path(path), []
-    if not path.exists(): raise FormatError(f"{path}: file not found")
-    for i, line in enumerate(path.read_text().splitlines(), 1):
+    for i, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip(): continue
-        try: s = json.loads(line)
+        try: r = json.loads(line)
         except json.JSONDecodeError as e: _fail(path, f"line {i}", f"malformed JSON at column {e.colno}: {e.msg}")
+        if not isinstance(r, dict): _fail(path, f"line {i}", f"expected a JSON object, got {type(r).__name__}")
+        s = dict(r, **{k: v for k, v in _unflat(path, f"line {i}", r).items() if k in r})
         try: out.append(check_sample(s))
         except SampleError as e: _fail(path, f"line {i}", str(e))
     return out
 
 def _detect(path, data):
-    "'llava' or 'sharegpt' from the keys of the first record."
+    "'llava', 'llava_next' or 'sharegpt' from the keys (and the video tag) of the first record."
     if not isinstance(data, list): _fail(path, '', f"expected a JSON list of records, got {type(data).__name__}")
     first = data[0] if data else {}
     if isinstance(first, dict) and 'conversations' in first: return 'llava'
     if isinstance(first, dict) and 'messages' in first: return 'sharegpt'
     _fail(path, 'record 0', "neither LLaVA ('conversations') nor ShareGPT ('messages') layout")
 
-def read_dataset(path, # a file or folder written by `write_dataset` (or by hand in one of the formats)
-                 fmt:str=None): # force a format; default: recognise it
-    "QA samples from any of the `FORMATS`, relative video paths resolved against `path`'s folder."
+# %% ../nbs/07_formats.ipynb #f8f68fde
+def read_dataset(path, # a file or folder written by `write_dataset`, or a LLaVA / ShareGPT file of another tool
+                 fmt:str=None, # force a format; default: recognise it
+                 dataset_dir=None): # the folder relative video paths start from (default: `path`'s folder)
+    "QA samples from any of the `FORMATS`, relative video paths resolved against `dataset_dir` or `path`'s folder."
     path = Path(path)
-    return _videos(_read(path, fmt), _absolute_video, os.path.abspath(path.parent))
+    return _videos(_read(path, fmt), _absolute_video, os.path.abspath(dataset_dir or path.parent))
 
 def _read(path, fmt):
     "QA samples from `path` as stored."
@@ -630,4 +689,4 @@ def _read(path, fmt):
     if fmt == 'jsonl' or (fmt is None and path.suffix == '.jsonl'): return read_jsonl(path)
     data = _load_json(path)
     fmt = fmt or _detect(path, data)
-    return (from_llava if fmt == 'llava' else from_sharegpt)(data, path)
+    return (from_sharegpt if fmt == 'sharegpt' else from_llava)(data, path)

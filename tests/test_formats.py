@@ -86,12 +86,12 @@ def test_malformed_named(tmp_path):
     d = json.loads((FMT / 'hcstvg_v1_sample.json').read_text())
     d['15_J2p8sS3rXw4.mp4']['bbox'][2] = [300, 60, -5, 220]
     (tmp_path / 'h.json').write_text(json.dumps(d))
-    fct.test_fail(F.read_hcstvg, args=(tmp_path / 'h.json',), contains="h.json: item '15_J2p8sS3rXw4.mp4': bbox[2] must be [x, y, w, h] with w, h >= 0")
+    fct.test_fail(F.read_hcstvg, args=(tmp_path / 'h.json',), kwargs=dict(on_error='raise'), contains="h.json: item '15_J2p8sS3rXw4.mp4': bbox[2] must be [x, y, w, h] with w, h >= 0")
     items = json.loads((FMT / 'st_align_sample.json').read_text()); items[0]['meta']['split'] = [0]
     (tmp_path / 's.json').write_text(json.dumps(items))
-    fct.test_fail(F.read_st_align, args=(tmp_path / 's.json',), contains="s.json: item 0.meta: field 'split' must be a list of 2 finite numbers")
+    fct.test_fail(F.read_st_align, args=(tmp_path / 's.json',), kwargs=dict(on_error='raise'), contains="s.json: item 0.meta: field 'split' must be a list of 2 finite numbers")
     (tmp_path / 'c.txt').write_text('X 1 2##ok\nY 3 4 no separator\n')
-    fct.test_fail(F.read_charades_sta, args=(tmp_path / 'c.txt',), contains="c.txt: line 2:")
+    fct.test_fail(F.read_charades_sta, args=(tmp_path / 'c.txt',), kwargs=dict(on_error='raise'), contains="c.txt: line 2:")
     (tmp_path / 'q.jsonl').write_text(json.dumps(dict(id='a')) + '\n')
     fct.test_fail(F.read_dataset, args=(tmp_path / 'q.jsonl',), contains="q.jsonl: line 1: sample 'a': missing field 'task'")
 
@@ -140,3 +140,159 @@ def test_video_paths_kept_absolute_elsewhere(tmp_path, samples):
     near = [dict(samples[0], video=str(tmp_path / 'v' / 'a.mp4'))]
     assert json.loads(F.write_dataset(near, tmp_path / 'd' / 'x.json', relative=False).read_text())[0]['video'] == str(tmp_path / 'v' / 'a.mp4')
     assert json.loads(F.write_dataset(near, tmp_path / 'd' / 'y.json').read_text())[0]['video'] == '../v/a.mp4'
+
+# --- the field's real files (excerpts in data_samples/real/, each with a README naming its source) ---
+import subprocess, sys, warnings
+REAL = ROOT / 'data_samples' / 'real'
+CH = REAL / 'charades_sta'
+
+def quiet(f, *a, **kw):
+    "Call a reader with its `FormatWarning` silenced (the counts are asserted instead)."
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', F.FormatWarning)
+        return f(*a, **kw)
+
+def test_vidstg_keeps_the_segments_last_box():
+    "Defect 1: `used_segment.end_fid` is the inclusive last frame (here = frame_count - 1 in every item); its box is kept."
+    items = json.loads((REAL / 'vidstg' / 'test_annotations_excerpt.json').read_text())
+    scenes = F.read_vidstg(REAL / 'vidstg' / 'test_annotations_excerpt.json', REAL / 'vidstg' / 'vidor')
+    assert len(scenes) == len(items) == 31 and not scenes.skipped
+    for s, a in zip(scenes, items):
+        seg, tid = a['used_segment'], str((a['captions'] + a['questions'])[0]['target_id'])
+        assert seg['end_fid'] == a['frame_count'] - 1
+        f = np.rint(s.track(tid).t * a['fps']).astype(int)
+        assert f[0] == seg['begin_fid'] and f[-1] == seg['end_fid'] and len(f) == seg['end_fid'] - seg['begin_fid'] + 1
+        fct.test_close(s.events[0].t1, a['temporal_gt']['end_fid'] / a['fps'])     # temporal_gt.end_fid: exclusive
+
+def test_charades_train_reads_with_reversed_lines_counted():
+    "Defect 2: the real train file's 4 lines with start > end are skipped and counted (or raise, named, on request)."
+    sta = quiet(F.read_charades_sta, CH / 'charades_sta_train.excerpt.txt', durations=CH / 'Charades_v1_train_excerpt.csv')
+    assert sta.skipped == {'start > end': 4} and sum(len(s.events) for s in sta) == 35
+    assert [n[1] for n in sta.notes if n[0] == 'skipped'] == ['line 12', 'line 25', 'line 34', 'line 35']
+    with pytest.warns(F.FormatWarning, match='skipped 4'):
+        F.read_charades_sta(CH / 'charades_sta_train.excerpt.txt', durations=CH / 'Charades_v1_train_excerpt.csv')
+    fct.test_fail(F.read_charades_sta, args=(CH / 'charades_sta_train.excerpt.txt',), kwargs=dict(on_error='raise'),
+                  contains='line 12: span must satisfy 0 <= start <= end, got [8.0, 7.0]')
+
+def test_charades_lengths_from_metadata_and_overrun_clipped():
+    "Defect 3: lengths from Charades_v1_test.csv (BL7OF is 36 s, not 5 s); overrunning queries clipped, counted."
+    sta = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt', durations=CH / 'Charades_v1_test_excerpt.csv')
+    by = {s.name: s for s in sta}
+    assert by['BL7OF'].duration == 36.0 and by['BL7OF'].meta['duration_known']
+    assert sta.changed == {'span clipped to the video end': 7}
+    assert all(e.t1 <= s.duration for s in sta for e in s.events)
+    with pytest.warns(F.FormatWarning, match='assumed 17'):
+        guess = F.read_charades_sta(CH / 'charades_sta_test_lines1-53.txt')
+    assert not any(s.meta['duration_known'] for s in guess)
+
+def test_templates_refuse_normalised_times_from_a_guessed_length():
+    "Defect 3: a scene whose length was guessed gets no TVG sample with normalised times; the skip is counted."
+    guess = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt')
+    qa = T.generate(guess[:3], tasks=['tvg'], codec='llava_st')
+    assert len(qa) == 0 and sum(n for (t, why), n in qa.skipped.items() if 'length' in why) == 3
+    assert len(T.generate(guess[:3], tasks=['tvg'], codec='seconds')) == 3                      # seconds need no length
+
+def test_templates_no_silent_drop_of_overrunning_events():
+    "Defect 3: an event past the video's end (kept by overrun='keep') is not dropped without a word."
+    keep = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt', durations=CH / 'Charades_v1_test_excerpt.csv', overrun='keep')
+    ako = [s for s in keep if s.name == 'AKO6M']
+    with pytest.warns(UserWarning, match='past the video'):
+        T.generate(ako, tasks=['tvg'], codec='llava_st', per_task=5)
+
+def test_vidstg_questions_become_questions():
+    "Defect 4: interrogative VidSTG sentences are asked as questions, never captioned as events."
+    scenes = F.read_vidstg(REAL / 'vidstg' / 'test_annotations_excerpt.json', REAL / 'vidstg' / 'vidor')
+    qa = T.generate(scenes, kind='grounding', codec='llava_st', per_task=4)
+    asked = {e.text for s in scenes for e in s.events if e.attrs['qtype'] == 'interrogative'}
+    for q in qa:
+        ev = q['meta'].get('event')
+        if ev in asked:
+            assert q['task'] not in ('tr', 'reg'), q
+            assert _has_question(q['question'], ev) and 'The video shows this: ' + ev.rstrip('?') not in q['answer']
+    assert any(q['meta'].get('event') in asked for q in qa)
+
+def _has_question(text, ev):
+    "The question sentence appears as a question (ending with '?') in `text`."
+    s = ev.strip().rstrip('?')
+    return (s[:1].upper() + s[1:] + '?') in text or (s + '?') in text
+
+def test_st_align_event_text_and_fps_per_video():
+    "Defects 5, 6: ST-Align sentences without LLaVA-ST's instruction; each video's own fps; the training layout."
+    rates = F.vidstg_fps(REAL / 'vidstg' / 'test_annotations_excerpt.json')
+    sa = F.read_st_align(REAL / 'st_align' / 'st_align_fields.json', fps=rates)
+    assert sa[0].events[0].text == 'an adult with an orange hat holds a toy' and sa[0].fps == 10.0
+    assert sa[1].video == '6047/6047705716.mp4' and sa[2].fps == 25.0
+    qa = T.generate(sa[:1], tasks=['stvg'], codec='llava_st')
+    assert 'Please describe' not in qa[0]['question'] and 'At which time interval' not in qa[0]['question']
+
+def test_nuscenes_category_words_and_empty_scene():
+    "Defect 7: category words ('bus', 'traffic cone'), and a scene without keyframes counted, not a bare min() error."
+    nu = quiet(F.read_nuscenes, REAL / 'nuscenes_tables')
+    assert [t.category for t in nu[0].tracks][2:] == ['bus', 'articulated bus', 'police officer', 'traffic cone']
+    assert nu.skipped == {'scene without samples': 1}
+    fct.test_fail(F.read_nuscenes, args=(REAL / 'nuscenes_tables',), kwargs=dict(on_error='raise'), contains="scene 'scene-0103': has no samples")
+
+def test_llava_next_writer_uses_image_placeholder(tmp_path, samples):
+    "Defect 8: the LLaVA-NeXT/OneVision/Video variant puts '<image>' before the question; LLaVA-ST's keeps '<video>'."
+    nxt = json.loads(F.write_dataset(samples[:3], tmp_path / 'n.json', 'llava_next').read_text())
+    st_ = json.loads(F.write_dataset(samples[:3], tmp_path / 's.json', 'llava').read_text())
+    assert all(r['conversations'][0]['value'].startswith('<image>\n') and '<video>' not in r['conversations'][0]['value'] for r in nxt)
+    assert all(r['conversations'][0]['value'].startswith('<video>\n') for r in st_)
+    assert F.read_dataset(tmp_path / 'n.json') == absolute(samples[:3])
+
+_LOAD = '''import json, sys, datasets
+out = {f: datasets.load_dataset('json', data_files=f, split='train').to_list() for f in sys.argv[2:]}
+json.dump(dict(version=datasets.__version__, rows=out), open(sys.argv[1], 'w'))'''
+
+def _load_elsewhere(python, files, tmp_path):
+    "Rows of each file as `datasets.load_dataset('json')` of the interpreter `python` loads them."
+    res = tmp_path / f'rows_{abs(hash(python))}.json'
+    subprocess.run([python, '-c', _LOAD, str(res)] + [str(f) for f in files], check=True, capture_output=True, timeout=600)
+    return json.loads(res.read_text())
+
+def test_json_outputs_load_in_datasets_unchanged(tmp_path, samples):
+    """Defect 9: every JSON output loads with datasets.load_dataset('json') and decodes to exactly the samples written.
+
+    Runs with the installed `datasets`; set ST_TOOLKIT_DATASETS_PYTHON to another interpreter (e.g. a venv with
+    datasets 4.0) to check that version too."""
+    files = {fmt: F.write_dataset(samples, tmp_path / f'd_{fmt}.{"jsonl" if fmt == "jsonl" else "json"}', fmt)
+             for fmt in ('llava', 'llava_next', 'sharegpt', 'jsonl')}
+    stored = [dict(s, video=F._relative_video(s['video'], str(tmp_path))) for s in samples]
+    pythons = [sys.executable] + [p for p in [os.environ.get('ST_TOOLKIT_DATASETS_PYTHON')] if p]
+    for py in pythons:
+        got = _load_elsewhere(py, files.values(), tmp_path)
+        for fmt, p in files.items():
+            rows = got['rows'][str(p)]
+            back = (F.from_sharegpt(rows) if fmt == 'sharegpt' else F.from_llava(rows) if fmt.startswith('llava')
+                    else [dict(r, **F._unflat(p, '', r)) for r in rows])
+            assert back == stored, (got['version'], fmt)
+
+def test_sharegpt_paths_relative_to_dataset_dir(tmp_path, samples):
+    "Defect 10: a ShareGPT file in a subfolder of LLaMA-Factory's dataset_dir stores paths that os.path.join(dataset_dir, .) finds."
+    ddir = tmp_path / 'data'; (ddir / 'videos').mkdir(parents=True)
+    shutil.copy(ROOT / 'data_samples' / 'scenes' / 'sample_01.mp4', ddir / 'videos' / 'a.mp4')
+    p = F.write_dataset([dict(samples[0], video=str(ddir / 'videos' / 'a.mp4'))], ddir / 'st' / 'x.json', 'sharegpt', dataset_dir=ddir)
+    v = json.loads(p.read_text())[0]['videos'][0]
+    assert v == 'videos/a.mp4' and os.path.isfile(os.path.join(ddir, v))
+    assert F.read_dataset(p, dataset_dir=ddir)[0]['video'] == str(ddir / 'videos' / 'a.mp4')
+
+def test_bom_img_size_chinese_and_vidor_read_once(tmp_path, monkeypatch):
+    "Defect 11: a UTF-8 BOM is no part of the first id; img_size [h, w, 3]; Chinese kept; each VidOR file parsed once."
+    raw = (CH / 'charades_sta_test_lines1-53.txt').read_bytes()
+    (tmp_path / 'bom.txt').write_bytes(b'\xef\xbb\xbf' + raw)
+    assert quiet(F.read_charades_sta, tmp_path / 'bom.txt')[0].name == '3MSZA'
+    (tmp_path / 'bom.json').write_bytes(b'\xef\xbb\xbf' + (REAL / 'hcstvg' / 'hcstvg_v2_fields.json').read_bytes())
+    hc = F.read_hcstvg(tmp_path / 'bom.json')
+    assert (hc[0].width, hc[0].height) == (1280, 720) and hc[0].events[0].attrs['Chinese'].startswith('穿灰色')
+    n = []
+    orig = F._vidor_boxes
+    monkeypatch.setattr(F, '_vidor_boxes', lambda p, vo: n.append(p) or orig(p, vo))
+    F.read_vidstg(REAL / 'vidstg' / 'test_annotations_excerpt.json', REAL / 'vidstg' / 'vidor')
+    assert len(n) == len(set(n)) == 19
+
+def test_other_tools_files_read():
+    "Defect 12: LLaMA-Factory's real mllm_video_demo.json and LLaVA-NeXT video records read as chat samples."
+    demo = F.read_dataset(REAL / 'llamafactory' / 'mllm_video_demo.json')
+    assert [s['answer'] for s in demo][1] == 'She is cooking.' and demo[0]['video'].endswith('mllm_demo_data/1.mp4')
+    nxt = F.read_dataset(REAL / 'llava_next' / 'video_records.json')
+    assert nxt[0]['question'].startswith('What is the man') and nxt[0]['task'] == 'chat'
