@@ -156,13 +156,14 @@ def test_vidstg_keeps_the_segments_last_box():
     "Defect 1: `used_segment.end_fid` is the inclusive last frame (here = frame_count - 1 in every item); its box is kept."
     items = json.loads((REAL / 'vidstg' / 'test_annotations_excerpt.json').read_text())
     scenes = F.read_vidstg(REAL / 'vidstg' / 'test_annotations_excerpt.json', REAL / 'vidstg' / 'vidor')
-    assert len(scenes) == len(items) == 31 and not scenes.skipped
+    assert len(scenes) == len(items) == 31
     for s, a in zip(scenes, items):
         seg, tid = a['used_segment'], str((a['captions'] + a['questions'])[0]['target_id'])
         assert seg['end_fid'] == a['frame_count'] - 1
         f = np.rint(s.track(tid).t * a['fps']).astype(int)
         assert f[0] == seg['begin_fid'] and f[-1] == seg['end_fid'] and len(f) == seg['end_fid'] - seg['begin_fid'] + 1
         fct.test_close(s.events[0].t1, a['temporal_gt']['end_fid'] / a['fps'])     # temporal_gt.end_fid: exclusive
+    assert not scenes.skipped
 
 def test_charades_train_reads_with_reversed_lines_counted():
     "Defect 2: the real train file's 4 lines with start > end are skipped and counted (or raise, named, on request)."
