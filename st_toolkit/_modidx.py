@@ -260,6 +260,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'st_toolkit.formats._turns': ('formats.html#_turns', 'st_toolkit/formats.py'),
                                     'st_toolkit.formats._unflat': ('formats.html#_unflat', 'st_toolkit/formats.py'),
                                     'st_toolkit.formats._videos': ('formats.html#_videos', 'st_toolkit/formats.py'),
+                                    'st_toolkit.formats._vidor_bad': ('formats.html#_vidor_bad', 'st_toolkit/formats.py'),
                                     'st_toolkit.formats._vidor_boxes': ('formats.html#_vidor_boxes', 'st_toolkit/formats.py'),
                                     'st_toolkit.formats._vidor_tracks': ('formats.html#_vidor_tracks', 'st_toolkit/formats.py'),
                                     'st_toolkit.formats._vidstg_events': ('formats.html#_vidstg_events', 'st_toolkit/formats.py'),

@@ -241,19 +241,28 @@ def read_hcstvg(path, # an HC-STVG v1 or v2 annotation file
     return log.done(log.each([(f"item {k!r}", (k, a)) for k, a in d.items()],
                              lambda w, r: _hcstvg_scene(path, r[0], r[1], fps, clip_s, video_dir)))
 
-# %% ../nbs/07_formats.ipynb #5c5c0d77
+# %% ../nbs/07_formats.ipynb #11a965d4
 def _vidor_boxes(path, vo):
-    "tid -> (frames (N,), boxes (N, 4) xyxy) of a VidOR annotation, read in one pass."
-    rows = {}
-    for f, objs in enumerate(_get(vo, 'trajectories', path, 'video', list)):
+    "tid -> (frames (N,), boxes (N, 4) xyxy) of a VidOR annotation: one pass to collect, numpy to check and group."
+    traj = _get(vo, 'trajectories', path, 'video', list)
+    try:
+        rows = [(f, o['tid'], (b := o['bbox'])['xmin'], b['ymin'], b['xmax'], b['ymax']) for f, objs in enumerate(traj) for o in objs]
+        a = np.array([r[:1] + r[2:] for r in rows], float).reshape(-1, 5)
+        ok = np.isfinite(a).all()
+    except (KeyError, TypeError, ValueError): ok = False
+    if not ok: _vidor_bad(path, traj)
+    tid = np.array([r[1] for r in rows])
+    order = np.argsort(tid, kind='stable')
+    keys, first = np.unique(tid[order], return_index=True)
+    return {k.item(): (a[g, 0].astype(int), a[g, 1:]) for k, g in zip(keys, np.split(order, first[1:]))}
+
+def _vidor_bad(path, traj):
+    "Raise a `FormatError` naming the first malformed box of `trajectories`."
+    for f, objs in enumerate(traj):
         for j, o in enumerate(objs if isinstance(objs, list) else [objs]):
             b = o.get('bbox') if isinstance(o, dict) else None
-            xyxy = [b.get(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')] if isinstance(b, dict) else None
-            if xyxy is None or not _is_numbers(xyxy):
+            if 'tid' not in (o if isinstance(o, dict) else {}) or not isinstance(b, dict) or not _is_numbers([b.get(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')]):
                 _fail(path, f"trajectories[{f}][{j}]", f"expected {{tid, bbox: {{xmin, ymin, xmax, ymax}}}}, got {_short(o)}", 'bad VidOR box')
-            fr, bx = rows.setdefault(o.get('tid'), ([], []))
-            fr.append(f); bx.append(xyxy)
-    return {tid: (np.array(fr), np.array(bx, float)) for tid, (fr, bx) in rows.items()}
 
 class _VidOR:
     "The VidOR annotations under a folder: each file found, read and indexed once, however many items name it."
