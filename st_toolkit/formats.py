@@ -20,7 +20,9 @@ __all__ = ['OVERRUN', 'NUSCENES_NAMES', 'READERS', 'FORMATS', 'FormatError', 'Fo
 # %% ../nbs/07_formats.ipynb #69d0dcdf
 class FormatError(ValueError):
     "A malformed annotation or dataset file; the message names the file, the line or item, the field and the problem."
-    def __init__(self, msg, reason=None): super().__init__(msg); self.reason = reason or msg
+    def __init__(self, msg, reason=None):
+        super().__init__(msg)
+        self.reason = reason or msg
 
 class FormatWarning(UserWarning):
     "Records of an annotation file were skipped, changed or read with assumed values."
@@ -34,7 +36,8 @@ def _load_json(path):
     path = Path(path)
     if not path.exists(): raise FormatError(f"{path}: file not found")
     try: return json.loads(path.read_text(encoding='utf-8-sig'))
-    except json.JSONDecodeError as e: raise FormatError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
 
 def _read_text(path):
     "A text file's content, UTF-8 with an optional byte-order mark (Windows editors write one)."
@@ -42,22 +45,24 @@ def _read_text(path):
     if not path.exists(): raise FormatError(f"{path}: file not found")
     return path.read_text(encoding='utf-8-sig')
 
-# %% ../nbs/07_formats.ipynb #311c4aea
+# %% ../nbs/07_formats.ipynb #5fd16319
 class Scenes(list):
     "The scenes read from a file, with what the reader skipped, changed and assumed ({reason: count} each)."
     def __init__(self, items=(), source='', skipped=None, changed=None, assumed=None, notes=None):
         super().__init__(items)
         self.source, self.notes = source, list(notes or [])
-        self.skipped, self.changed, self.assumed = Counter(skipped or {}), Counter(changed or {}), Counter(assumed or {})
+        self.skipped, self.changed = Counter(skipped or {}), Counter(changed or {})
+        self.assumed = Counter(assumed or {})
     def summary(self):
         "One line per kind: 'skipped 4 (start > end: 4)'."
-        return '; '.join(f"{k} {sum(c.values())} ({', '.join(f'{r}: {n}' for r, n in c.most_common())})"
-                         for k, c in (('skipped', self.skipped), ('changed', self.changed), ('assumed', self.assumed)) if c)
-    def __repr__(self): return f"Scenes({len(self)} scenes from {self.source}{'; ' + self.summary() if self.summary() else ''})"
+        kinds = (('skipped', self.skipped), ('changed', self.changed), ('assumed', self.assumed))
+        def one(k, c): return f"{k} {sum(c.values())} ({', '.join(f'{r}: {n}' for r, n in c.most_common())})"
+        return '; '.join(one(k, c) for k, c in kinds if c)
+    def __repr__(self): return f"Scenes({list.__repr__(self)}{', ' + self.summary() if self.summary() else ''})"
 
-# %% ../nbs/07_formats.ipynb #6b695c89
+# %% ../nbs/07_formats.ipynb #4660ec45
 class _Log:
-    "What a reader skipped, changed or assumed; `on_error='raise'` raises at the first bad record instead of skipping it."
+    "What a reader skipped, changed or assumed; `on_error='raise'` raises at the first bad record instead."
     def __init__(self, path, on_error):
         if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
         self.path, self.on_error, self.res = path, on_error, Scenes(source=str(path))
@@ -118,7 +123,8 @@ def charades_lengths(*paths): # `Charades_v1_train.csv`, `Charades_v1_test.csv`,
     for p in paths:
         with open(_exists(p), newline='', encoding='utf-8-sig') as f:
             rows = csv.DictReader(f)
-            if not {'id', 'length'} <= set(rows.fieldnames or ()): _fail(p, 'line 1', f"expected columns 'id' and 'length', got {rows.fieldnames}")
+            if not {'id', 'length'} <= set(rows.fieldnames or ()):
+                _fail(p, 'line 1', f"expected columns 'id' and 'length', got {rows.fieldnames}")
             for r in rows: out[r['id']] = _seconds(p, f"line {rows.line_num}", r['length'], 'length')
     return out
 
@@ -156,19 +162,24 @@ def _charades_line(path, where, line):
     if not text.strip(): _fail(path, where, "empty sentence after '##'", 'empty sentence')
     return vid, t0, t1, text.strip()
 
-# %% ../nbs/07_formats.ipynb #97fb1db8
+# %% ../nbs/07_formats.ipynb #336b80a4
 OVERRUN = ('clip', 'drop', 'keep', 'raise')
 
 def _overrun(log, where, ev, dur, policy):
     "The event with its span fitted to [0, dur] by `policy`, or None when it is skipped (counted in `log`)."
     if dur is None or ev.t1 <= dur + 1e-9: return ev
-    if policy == 'keep': log.add('changed', where, 'span past the video end kept'); return ev
-    if policy == 'raise': _fail(log.path, where, f"span [{ev.t0}, {ev.t1}] ends after the video's end {dur} s (overrun='raise')")
-    if policy == 'drop' or ev.t0 >= dur: log.add('skipped', where, 'span past the video end'); return None
+    if policy == 'keep':
+        log.add('changed', where, 'span past the video end kept')
+        return ev
+    if policy == 'raise': _fail(log.path, where,
+                                f"span [{ev.t0}, {ev.t1}] ends after the video's end {dur} s (overrun='raise')")
+    if policy == 'drop' or ev.t0 >= dur:
+        log.add('skipped', where, 'span past the video end')
+        return None
     log.add('changed', where, 'span clipped to the video end')
     return Event(ev.text, ev.t0, dur, ev.track_ids, ev.kind, dict(ev.attrs, end_given=ev.t1))
 
-# %% ../nbs/07_formats.ipynb #cbf407db
+# %% ../nbs/07_formats.ipynb #22a9a1d3
 def _charades_scene(log, vid, evs, dur, fps, width, height, ext, video_dir, overrun):
     "One video's queries as a `Scene` (spans fitted by `overrun`; the length assumed when unknown)."
     known = dur is not None
@@ -177,7 +188,8 @@ def _charades_scene(log, vid, evs, dur, fps, width, height, ext, video_dir, over
     if not evs: return None
     return Scene([], fps, width, height, video=vid + ext, events=evs, name=vid, root=video_dir,
                  duration=dur if known else max(e.t1 for e in evs),
-                 meta=dict(source='charades_sta', file=str(log.path), duration_known=known, fps_known=False, size_known=False))
+                 meta=dict(source='charades_sta', file=str(log.path), duration_known=known,
+                           fps_known=False, size_known=False))
 
 def read_charades_sta(path, # a Charades-STA annotation file (`charades_sta_test.txt`)
                       durations=None, # video id -> length (s): a dict, a callable, or Charades_v1_*.csv path(s)
@@ -193,7 +205,8 @@ def read_charades_sta(path, # a Charades-STA annotation file (`charades_sta_test
     lines = [(f"line {i}", l) for i, l in enumerate(_read_text(path).splitlines(), 1) if l.strip()]
     for i, (vid, t0, t1, text) in log.each(lines, lambda w, l: (int(w[5:]), _charades_line(path, w, l))):
         by.setdefault(vid, []).append(Event(text, t0, t1, kind='tvg', attrs=dict(line=i)))
-    out = [_charades_scene(log, v, evs, length(v), fps, width, height, ext, video_dir, overrun) for v, evs in by.items()]
+    out = [_charades_scene(log, v, evs, length(v), fps, width, height, ext, video_dir, overrun) for v,
+           evs in by.items()]
     return log.done([s for s in out if s is not None])
 
 # %% ../nbs/07_formats.ipynb #978994a4
@@ -201,7 +214,8 @@ def _hcstvg_size(path, where, a):
     "(width, height) from v2's `img_size` [h, w] (or [h, w, channels]) or v1's `width`/`height`."
     if 'img_size' in a:
         sz = _get(a, 'img_size', path, where)
-        if not (_is_numbers(sz) and len(sz) in (2, 3)): _fail(path, where, f"field 'img_size' must be [h, w] or [h, w, 3], got {_short(sz)}")
+        if not (_is_numbers(sz) and len(sz) in (2, 3)):
+            _fail(path, where, f"field 'img_size' must be [h, w] or [h, w, 3], got {_short(sz)}")
         return int(sz[1]), int(sz[0])
     return int(_get(a, 'width', path, where, 'number')), int(_get(a, 'height', path, where, 'number'))
 
@@ -246,7 +260,8 @@ def _vidor_boxes(path, vo):
     "tid -> (frames (N,), boxes (N, 4) xyxy) of a VidOR annotation: one pass to collect, numpy to check and group."
     traj = _get(vo, 'trajectories', path, 'video', list)
     try:
-        rows = [(f, o['tid'], (b := o['bbox'])['xmin'], b['ymin'], b['xmax'], b['ymax']) for f, objs in enumerate(traj) for o in objs]
+        rows = [(f, o['tid'], (b := o['bbox'])['xmin'], b['ymin'], b['xmax'], b['ymax']) for f,
+                objs in enumerate(traj) for o in objs]
         a = np.array([r[:1] + r[2:] for r in rows], float).reshape(-1, 5)
         ok = np.isfinite(a).all()
     except (KeyError, TypeError, ValueError): ok = False
@@ -261,8 +276,10 @@ def _vidor_bad(path, traj):
     for f, objs in enumerate(traj):
         for j, o in enumerate(objs if isinstance(objs, list) else [objs]):
             b = o.get('bbox') if isinstance(o, dict) else None
-            if 'tid' not in (o if isinstance(o, dict) else {}) or not isinstance(b, dict) or not _is_numbers([b.get(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')]):
-                _fail(path, f"trajectories[{f}][{j}]", f"expected {{tid, bbox: {{xmin, ymin, xmax, ymax}}}}, got {_short(o)}", 'bad VidOR box')
+            xyxy = [b.get(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')] if isinstance(b, dict) else None
+            if not (isinstance(o, dict) and 'tid' in o and xyxy and _is_numbers(xyxy)):
+                _fail(path, f"trajectories[{f}][{j}]",
+                      f"expected {{tid, bbox: {{xmin, ymin, xmax, ymax}}}}, got {_short(o)}", 'bad VidOR box')
 
 class _VidOR:
     "The VidOR annotations under a folder: each file found, read and indexed once, however many items name it."
@@ -276,7 +293,9 @@ class _VidOR:
     def _load(self, vid):
         p = self.paths.get(vid)
         if p is None: return FormatError(f"no VidOR annotation {vid}.json under {self.folder}", 'no VidOR annotation')
-        try: vo = _load_json(p); return p, _vidor_boxes(p, vo), vo.get('video_path')
+        try: vo = _load_json(p)
+        except FormatError as e: return e
+        try: return p, _vidor_boxes(p, vo), vo.get('video_path')
         except FormatError as e: return e
 
 # %% ../nbs/07_formats.ipynb #bd7eedf8
@@ -297,11 +316,13 @@ def _vidstg_events(path, where, a, fps, ids):
         for j, c in enumerate(a.get(key, [])):
             w = f"{where}.{key}[{j}]"
             tid, text = str(_get(c, 'target_id', path, w, 'number')), _get(c, 'description', path, w, str)
-            if tid not in ids: _fail(path, w, f"target_id {tid} has no boxes in the used segment (tracks: {sorted(ids)})", 'target has no boxes')
+            if tid not in ids:
+                msg = f"target_id {tid} has no boxes in the used segment (tracks: {sorted(ids)})"
+                _fail(path, w, msg, 'target has no boxes')
             evs.append(Event(text, t0, t1, [tid], kind='stvg', attrs=dict(qtype=qtype, type=c.get('type'))))
     return evs
 
-# %% ../nbs/07_formats.ipynb #d8470069
+# %% ../nbs/07_formats.ipynb #916cf6e9
 def _vidstg_scene(path, where, i, a, vidor, video_dir):
     "One VidSTG item as a `Scene`: every object's boxes in the used segment as tracks, every sentence an `Event`."
     vid, fps = str(_get(a, 'vid', path, where)), _get(a, 'fps', path, where, 'number')
@@ -315,7 +336,8 @@ def _vidstg_scene(path, where, i, a, vidor, video_dir):
     return Scene(trks, fps, int(_get(a, 'width', path, where, 'number')), int(_get(a, 'height', path, where, 'number')),
                  video=vpath or f"{vid}.mp4", events=evs, name=f"{vid}_{i}", root=video_dir,
                  duration=_get(a, 'frame_count', path, where, 'number') / fps,
-                 meta=dict(source='vidstg', file=str(path), vid=vid, used_segment=seg, used_relation=a.get('used_relation')))
+                 meta=dict(source='vidstg', file=str(path), vid=vid, used_segment=seg,
+                           used_relation=a.get('used_relation')))
 
 def read_vidstg(path, # a VidSTG annotation file (a list of items)
                 vidor_dir, # folder holding the VidOR annotations (`<vid>.json`, any depth)
@@ -329,11 +351,15 @@ def read_vidstg(path, # a VidSTG annotation file (a list of items)
 
 # %% ../nbs/07_formats.ipynb #82b06c67
 _ST_ALIGN_ASKS = [re.compile('^' + re.escape(p).replace(r'\[T\]', '(.+?)') + '$', re.S | re.I) for p in (
-    "At which time interval in the video can we see [T] occurring?", "During which frames can we see [T] happening in the video?",
+    "At which time interval in the video can we see [T] occurring?",
+    "During which frames can we see [T] happening in the video?",
     "Between which frames is [T] visible in the video?", "At what point in the video can we observe [T] taking place?",
-    "Between which two frames can we witness [T] occurring in the video?", "During which frames in the video can we observe [T] happening?",
-    "Between which frames can we find [T] taking place in the video?", "At what point in the video can we witness [T] happening?",
-    "Between which two frames in the video can we observe [T] taking place?", "During which frames does [T] occur in the video?")]
+    "Between which two frames can we witness [T] occurring in the video?",
+    "During which frames in the video can we observe [T] happening?",
+    "Between which frames can we find [T] taking place in the video?",
+    "At what point in the video can we witness [T] happening?",
+    "Between which two frames in the video can we observe [T] taking place?",
+    "During which frames does [T] occur in the video?")]
 
 def _st_align_task(q, a):
     "'svg', 'elc' or 'stvg' from where the placeholders sit."
@@ -341,17 +367,18 @@ def _st_align_task(q, a):
     return 'svg' if '<s>' in q else 'stvg'
 
 def _st_align_text(q, a, task):
-    "The event sentence: ELC's caption from the answer, else the question without video tag, span, instruction and wrapper."
+    "The event sentence: ELC's caption from the answer, else the question without tag, span, instruction and wrapper."
     if task == 'elc': return re.sub(r'\s*Object bounding box:\s*<bboxes>\s*$', '', re.sub(r'^\s*Ends in <e>,?\s*', '', a)).strip()
     q = re.sub(r'^\s*From <s> to <e>,?\s*', '', q.replace('<video>\n', '').replace('<video>', '')).strip()
     q = re.sub(r'\s*Please\b.*$', '', q, flags=re.S).strip()
     m = next((m for p in _ST_ALIGN_ASKS if (m := p.match(q))), None)
     return m.group(1).strip() if m else q[:1].upper() + q[1:]
 
-# %% ../nbs/07_formats.ipynb #6a934612
+# %% ../nbs/07_formats.ipynb #0d0eddec
 def vidstg_fps(*paths): # VidSTG annotation files
     "Video id -> frame rate, from VidSTG annotation files (each item has its video's `fps`)."
-    return {str(a['vid']): a['fps'] for p in paths for a in _load_json(p) if isinstance(a, dict) and 'vid' in a and 'fps' in a}
+    items = [a for p in paths for a in _load_json(p)]
+    return {str(a['vid']): a['fps'] for a in items if isinstance(a, dict) and 'vid' in a and 'fps' in a}
 
 def _fps_of(fps, video):
     "The frame rate of `video` from a number, a table (path or stem) or a callable; None when unknown."
@@ -377,10 +404,11 @@ def _st_align_video(path, where, a):
     if not isinstance(v, str): _fail(path, where, "missing field 'video_path' (or 'video' in the training layout)")
     return v
 
-# %% ../nbs/07_formats.ipynb #bee2d03f
+# %% ../nbs/07_formats.ipynb #630df6b1
 def _st_align_scene(log, path, where, i, a, fps, video_dir):
     "One ST-Align item as a `Scene` with one `Event` (kind = its task)."
-    m, conv, video = _get(a, 'meta', path, where, dict), _get(a, 'conversations', path, where, list), _st_align_video(path, where, a)
+    m, conv = _get(a, 'meta', path, where, dict), _get(a, 'conversations', path, where, list)
+    video = _st_align_video(path, where, a)
     if len(conv) < 2 or not all(isinstance(c, dict) and isinstance(c.get('value'), str) for c in conv[:2]):
         _fail(path, where, "field 'conversations' needs a human turn and a gpt turn with string values")
     W, H = _get(m, 'width', path, where + '.meta', 'number'), _get(m, 'height', path, where + '.meta', 'number')
@@ -392,13 +420,16 @@ def _st_align_scene(log, path, where, i, a, fps, video_dir):
     q, ans = conv[0]['value'], conv[1]['value']
     task = _st_align_task(q, ans)
     text, (s, e) = _st_align_text(q, ans, task), (tt.get('<s>', f0), tt.get('<e>', f1))
-    ev = Event(text, s / rate, e / rate, [t.id for t in trks], kind=task, attrs=dict(
-        st_align=a, qtype='interrogative' if text.endswith('?') else 'declarative', boxes_in={k: _xywh(v) for k, v in st.items() if _is_numbers(v, 4)}))
-    return Scene(trks, rate, int(W), int(H), video=video, events=[ev], name=f"st_align_{i}", root=video_dir, duration=(f1 + 1) / rate,
-                 meta=dict(source='st_align', file=str(path), split=[f0, f1], fps_known=_fps_of(fps, video) is not None))
+    boxes_in = {k: _xywh(v) for k, v in st.items() if _is_numbers(v, 4)}
+    qtype = 'interrogative' if text.endswith('?') else 'declarative'
+    attrs = dict(st_align=a, qtype=qtype, boxes_in=boxes_in)
+    ev = Event(text, s / rate, e / rate, [t.id for t in trks], kind=task, attrs=attrs)
+    meta = dict(source='st_align', file=str(path), split=[f0, f1], fps_known=_fps_of(fps, video) is not None)
+    return Scene(trks, rate, int(W), int(H), video=video, events=[ev], name=f"st_align_{i}", root=video_dir,
+                 duration=(f1 + 1) / rate, meta=meta)
 
 def read_st_align(path, # an ST-Align JSON file (a list of items; benchmark or training layout)
-                  fps=None, # frames -> seconds: a number, {video or stem: fps}, a callable, or None (30, counted as assumed)
+                  fps=None, # a number, {video or stem: fps}, a callable, or None (30, counted as assumed)
                   video_dir=None, # folder of the videos
                   on_error:str='skip'): # a bad item: 'raise', or 'skip' it (counted in `skipped`)
     "One `Scene` per ST-Align item: its box tube as a track, its sentence and span as an `Event` of kind 'stvg'|'svg'|'elc'."
@@ -421,7 +452,8 @@ def _nusc_table(folder, name, fields):
 
 # %% ../nbs/07_formats.ipynb #a972bb5f
 NUSCENES_NAMES = {
-    'human.pedestrian.adult': 'adult', 'human.pedestrian.child': 'child', 'human.pedestrian.wheelchair': 'wheelchair user',
+    'human.pedestrian.adult': 'adult', 'human.pedestrian.child': 'child',
+    'human.pedestrian.wheelchair': 'wheelchair user',
     'human.pedestrian.stroller': 'stroller', 'human.pedestrian.personal_mobility': 'person on a scooter',
     'human.pedestrian.police_officer': 'police officer', 'human.pedestrian.construction_worker': 'construction worker',
     'animal': 'animal', 'vehicle.car': 'car', 'vehicle.motorcycle': 'motorcycle', 'vehicle.bicycle': 'bicycle',
@@ -436,7 +468,7 @@ def nuscenes_name(category:str # a nuScenes category name, e.g. 'vehicle.bus.rig
     "The words for a nuScenes category ('bus'); unknown ones: the last segment, underscores as spaces."
     return NUSCENES_NAMES.get(category) or category.split('.')[-1].replace('_', ' ')
 
-# %% ../nbs/07_formats.ipynb #66fe44bb
+# %% ../nbs/07_formats.ipynb #0d61e7b3
 def _nusc_track(p, inst, anns, t0, samples, cats):
     "One instance's annotations (sorted by time) as a 3D `Track`."
     rows = sorted(anns, key=lambda r: samples[r['sample_token']]['timestamp'])
@@ -464,11 +496,14 @@ def read_nuscenes(folder, # folder with scene/sample/sample_annotation/instance/
     log, by, rows = _Log(Path(folder) / 'scene.json', on_error), {}, {}
     for k, smp in samples.items(): by.setdefault(smp['scene_token'], []).append(k)
     for a in anns.values(): rows.setdefault(samples[a['sample_token']]['scene_token'], []).append(a)
-    out = log.each([(f"scene {sc['name']!r}", sc) for sc in scenes.values()], lambda w, sc: _nusc_scene(
-        (log.path, pa), w, sc, by.get(sc['token'], []), rows.get(sc['token'], []), samples, insts, cats, fps, width, height))
+    def one(w, sc):
+        return _nusc_scene((log.path, pa), w, sc, by.get(sc['token'], []), rows.get(sc['token'], []),
+                           samples, insts, cats, fps, width, height)
+    out = log.each([(f"scene {sc['name']!r}", sc) for sc in scenes.values()], one)
     for s in out:
         for t in s.tracks:
-            if t.attrs['nusc_category'] not in NUSCENES_NAMES: log.add('assumed', f"scene {s.name!r}", 'category outside the 23 classes (last segment used)')
+            if t.attrs['nusc_category'] not in NUSCENES_NAMES:
+                log.add('assumed', f"scene {s.name!r}", 'category outside the 23 classes (last segment used)')
     return log.done(out)
 
 def _nusc_scene(paths, where, sc, mine, anns, samples, insts, cats, fps, W, H):
@@ -483,15 +518,18 @@ def _nusc_scene(paths, where, sc, mine, anns, samples, insts, cats, fps, W, H):
                  meta=dict(source='nuscenes', scene_token=sc['token'], description=sc.get('description', ''), t0_us=t0))
 
 # %% ../nbs/07_formats.ipynb #688fc53e
-READERS = dict(charades_sta=read_charades_sta, hcstvg=read_hcstvg, vidstg=read_vidstg, st_align=read_st_align, nuscenes=read_nuscenes)
+READERS = dict(charades_sta=read_charades_sta, hcstvg=read_hcstvg, vidstg=read_vidstg, st_align=read_st_align,
+               nuscenes=read_nuscenes)
 
 def read_annotations(fmt:str, # one of `READERS`
                      path, # the annotation file (a folder of tables for 'nuscenes')
-                     meta=None, # Charades lengths csv, VidOR folder (required for 'vidstg'), or a VidSTG file (fps for 'st_align')
+                     meta=None, # Charades lengths csv, VidOR folder ('vidstg'), or a VidSTG file (fps, 'st_align')
                      **kw): # passed to the reader (e.g. `on_error=`)
     "`Scenes` from a public annotation file in format `fmt`."
-    if fmt not in READERS: raise FormatError(f"{path}: unknown annotation format {fmt!r}; choose one of {list(READERS)}")
-    if fmt == 'vidstg' and meta is None: raise FormatError(f"{path}: 'vidstg' needs the VidOR annotation folder (meta=)")
+    if fmt not in READERS:
+        raise FormatError(f"{path}: unknown annotation format {fmt!r}; choose one of {list(READERS)}")
+    if fmt == 'vidstg' and meta is None:
+        raise FormatError(f"{path}: 'vidstg' needs the VidOR annotation folder (meta=)")
     key = dict(charades_sta='durations', vidstg='vidor_dir', st_align='fps').get(fmt)
     if key and meta is not None: kw[key] = vidstg_fps(meta) if fmt == 'st_align' else meta
     return READERS[fmt](path, **kw)
@@ -518,15 +556,15 @@ def _unflat(path, where, r):
     try: return {k: json.loads(r[k]) if isinstance(r.get(k), str) and k in _JSON_COLS else r.get(k) for k in _EXTRAS}
     except json.JSONDecodeError as e: _fail(path, where, f"fields {list(_JSON_COLS)} must hold JSON ({e.msg})")
 
-# %% ../nbs/07_formats.ipynb #674cf98b
+# %% ../nbs/07_formats.ipynb #ce93dd47
 def to_llava(samples, # QA samples (the templates schema)
-             tag:str='<video>\n'): # the video placeholder: '<video>\n' for LLaVA-ST, '<image>\n' for LLaVA-NeXT/OneVision/Video
+             tag:str='<video>\n'): # video placeholder: '<video>\n' LLaVA-ST, '<image>\n' LLaVA-NeXT/OneVision/Video
     "LLaVA-style records: `video`, `conversations` (human/gpt, `tag` before the question) and our extras."
     return [dict(id=s['id'], video=s['video'], conversations=[dict(**{'from': 'human'}, value=tag + s['question']),
                                                              dict(**{'from': 'gpt'}, value=s['answer'])], **_flat(s))
             for s in _checked(samples)]
 
-# %% ../nbs/07_formats.ipynb #4c43b086
+# %% ../nbs/07_formats.ipynb #08ef541b
 def _turns(path, i, conv, roles, key_role, key_text):
     "(question, answer) of a two-turn conversation, checked."
     if not isinstance(conv, list) or len(conv) < 2 or not all(isinstance(c, dict) for c in conv):
@@ -540,7 +578,8 @@ def _turns(path, i, conv, roles, key_role, key_text):
 def _strip_tag(path, i, q, tags):
     "The question with its leading video tag (one of `tags`) removed (one must be there)."
     t = next((t for t in tags if q.startswith(t)), None)
-    if t is None: _fail(path, f"record {i}", f"the user turn must start with {' or '.join(map(repr, tags))}, got {_short(q)}")
+    if t is None: _fail(path, f"record {i}",
+                        f"the user turn must start with {' or '.join(map(repr, tags))}, got {_short(q)}")
     return q[len(t):]
 
 def _sample(path, i, s):
@@ -548,11 +587,12 @@ def _sample(path, i, s):
     try: return check_sample(s)
     except SampleError as e: _fail(path, f"record {i}", str(e))
 
-# %% ../nbs/07_formats.ipynb #68d55b3f
+# %% ../nbs/07_formats.ipynb #00602e33
 def _chat(path, i, r, n_turns, source):
     "Extras for a record another tool wrote: a chat sample (one question, one answer)."
     if n_turns > 2: _fail(path, f"record {i}", f"{n_turns} turns; a QA sample holds one question and one answer")
-    return dict(task='chat', scene='', clip=dict(t0=0.0, t1=0.0), overlays=[], meta=dict(source=source, whole_video=True))
+    meta = dict(source=source, whole_video=True)
+    return dict(task='chat', scene='', clip=dict(t0=0.0, t1=0.0), overlays=[], meta=meta)
 
 def from_llava(records, # LLaVA-style records (`to_llava`'s, or LLaVA-NeXT's own video records)
                path='<records>'): # where they came from, for error messages
@@ -562,11 +602,13 @@ def from_llava(records, # LLaVA-style records (`to_llava`'s, or LLaVA-NeXT's own
         conv = _get(r, 'conversations', path, f"record {i}")
         q, a = _turns(path, i, conv, ('human', 'gpt'), 'from', 'value')
         q = _strip_tag(path, i, q, tuple(_TAGS.values()))
-        ex = _unflat(path, f"record {i}", r) if 'gt' in r else dict(_chat(path, i, r, len(conv), 'llava'), gt=dict(type='text', value=a))
-        out.append(_sample(path, i, dict(id=str(r.get('id', f"{Path(str(path)).stem}/{i}")), video=r.get('video'), question=q, answer=a, **ex)))
+        ex = (_unflat(path, f"record {i}", r) if 'gt' in r
+              else dict(_chat(path, i, r, len(conv), 'llava'), gt=dict(type='text', value=a)))
+        out.append(_sample(path, i, dict(id=str(r.get('id', f"{Path(str(path)).stem}/{i}")), video=r.get('video'),
+                                         question=q, answer=a, **ex)))
     return out
 
-# %% ../nbs/07_formats.ipynb #8d0ed5b6
+# %% ../nbs/07_formats.ipynb #39ba6033
 def to_sharegpt(samples, # QA samples
                 system:str=None): # an optional system prompt
     "ShareGPT records as LLaMA-Factory reads them: `messages` (with '<video>'), `videos`, and our extras as one JSON string."
@@ -589,32 +631,37 @@ def from_sharegpt(records, path='<records>'):
             try: ex = json.loads(_get(r, 'st_toolkit', path, f"record {i}", str))
             except json.JSONDecodeError as e: _fail(path, f"record {i}", f"field 'st_toolkit' is not JSON: {e.msg}")
         sid = str(r.get('id', f"{Path(str(path)).stem}/{i}"))
-        out.append(_sample(path, i, dict(id=sid, video=vids[0] if vids else None, question=_strip_tag(path, i, q, ('<video>',)), answer=a, **ex)))
+        q = _strip_tag(path, i, q, ('<video>',))
+        out.append(_sample(path, i, dict(id=sid, video=vids[0] if vids else None, question=q, answer=a, **ex)))
     return out
 
-# %% ../nbs/07_formats.ipynb #e2ff6b60
+# %% ../nbs/07_formats.ipynb #03042bf8
 def llamafactory_dataset_info(name:str, # the dataset's name in LLaMA-Factory's `dataset_info.json`
                               file_name, # the ShareGPT JSON file written by `write_dataset(..., fmt='sharegpt')`
                               dataset_dir=None): # LLaMA-Factory's `dataset_dir`: `file_name` is made relative to it
     "The `dataset_info.json` entry LLaMA-Factory needs to read a `to_sharegpt` file."
-    if dataset_dir is not None: file_name = Path(os.path.relpath(os.path.abspath(file_name), os.path.abspath(dataset_dir))).as_posix()
-    return {name: dict(file_name=str(file_name), formatting='sharegpt', columns=dict(messages='messages', videos='videos'),
+    if dataset_dir is not None:
+        file_name = Path(os.path.relpath(os.path.abspath(file_name), os.path.abspath(dataset_dir))).as_posix()
+    return {name: dict(file_name=str(file_name), formatting='sharegpt',
+                       columns=dict(messages='messages', videos='videos'),
                        tags=dict(role_tag='role', content_tag='content', user_tag='user', assistant_tag='assistant', system_tag='system'))}
 
 # %% ../nbs/07_formats.ipynb #5d792482
 def to_hf(samples): # QA samples
     "A `datasets.Dataset` of the samples (the varying parts as JSON strings)."
     from datasets import Dataset
-    rows = [dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'], messages=r['messages'], videos=r['videos'], **_flat(s))
-            for s, r in zip(_checked(samples), to_sharegpt(samples))]
+    rows = [dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'], messages=r['messages'],
+                 videos=r['videos'], **_flat(s)) for s, r in zip(_checked(samples), to_sharegpt(samples))]
     return Dataset.from_list(rows)
 
 def from_hf(ds, path='<dataset>'):
     "QA samples back from a `to_hf` dataset."
     out = []
     for i, r in enumerate(ds):
-        if not all(isinstance(r.get(k), str) for k in _JSON_COLS): _fail(path, f"row {i}", f"columns {list(_JSON_COLS)} must hold JSON strings")
-        s = dict(id=r.get('id'), video=r.get('video'), question=r.get('question'), answer=r.get('answer'), **_unflat(path, f"row {i}", r))
+        if not all(isinstance(r.get(k), str) for k in _JSON_COLS):
+            _fail(path, f"row {i}", f"columns {list(_JSON_COLS)} must hold JSON strings")
+        s = dict(id=r.get('id'), video=r.get('video'), question=r.get('question'), answer=r.get('answer'),
+                 **_unflat(path, f"row {i}", r))
         out.append(_sample(path, i, s))
     return out
 
@@ -655,7 +702,8 @@ def _write(samples, path, fmt, kw):
     "Write the (already path-mapped) samples to `path` in `fmt`."
     if fmt == 'hf': to_hf(samples).save_to_disk(str(path))
     elif fmt == 'jsonl':
-        rows = (dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'], **_flat(s)) for s in _checked(samples))
+        rows = (dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'],
+                     **_flat(s)) for s in _checked(samples))
         path.write_text(''.join(json.dumps(r, allow_nan=False) + '\n' for r in rows))
     elif fmt == 'sharegpt': path.write_text(json.dumps(to_sharegpt(samples, **kw), indent=1, allow_nan=False))
     else: path.write_text(json.dumps(to_llava(samples, _TAGS[fmt]), indent=1, allow_nan=False))
@@ -666,7 +714,7 @@ def write_dataset(samples, # QA samples
                   relative:bool=True, # write video paths relative to the dataset's folder (where they can be); False: as they are
                   dataset_dir=None, # the folder relative video paths start from (default: `path`'s folder)
                   **kw): # passed to the converter (e.g. `system=` for 'sharegpt')
-    "Write `samples` to `path` in format `fmt` (video paths relative to `dataset_dir` or `path`'s folder); returns `path`."
+    "Write `samples` to `path` in format `fmt` (video paths relative to `dataset_dir` or `path`'s folder); returns it."
     path = Path(path)
     if fmt not in FORMATS: raise FormatError(f"{path}: unknown format {fmt!r}; choose one of {FORMATS}")
     path.parent.mkdir(parents=True, exist_ok=True)
