@@ -960,8 +960,9 @@ def _cand_events(self:QAContext):
 def _warn_overrun(scene, dur):
     "Say so when events end past the video's end: they cannot be asked about, and are not dropped without a word."
     late = [e for e in scene.events if e.t1 > dur + 1e-6]
-    if late: warnings.warn(f"scene {scene.name!r}: {len(late)} event(s) end past the video's end ({dur:.2f} s), e.g. {late[0]!r}; "
-                           "they are left out of grounding questions (fit them when reading, e.g. overrun='clip')", stacklevel=2)
+    if not late: return
+    warnings.warn(f"scene {scene.name!r}: {len(late)} event(s) end past the video's end ({dur:.2f} s), e.g. {late[0]!r}; "
+                  "they are left out of grounding questions (fit them when reading, e.g. overrun='clip')", stacklevel=2)
 
 def _asked(e): return e.attrs.get('qtype') == 'interrogative'
 
@@ -990,15 +991,17 @@ class GroundingFamily(Family):
     "A grounding task: draws one of the scene's candidates of kind `source` and words it with `make(f, ctx, cand, rng)` (`frame=True`: an 'objects' family whose plan also draws one of the object's frames with a box, passed to `make` after `rng`)."
     kind, source = 'grounding', 'events'
     boxes, frame = True, False   # needs a codec that writes boxes; draws a frame
-    asks = None                  # phrasings for sentences that are questions (VidSTG's interrogatives); None: statements only
+    asks = None                  # phrasings for question sentences (VidSTG's interrogatives); None: statements only
     def plan(self, ctx, rng):
         "(ctx, candidate[, frame]), or a skip reason."
         if self.boxes and not ctx.codec.has_boxes: return f"codec {ctx.codec.name!r} writes no boxes"
         if ctx.codec.time_range is not None and ctx.scene.meta.get('duration_known') is False:
             return "video length unknown: no times normalised by a guessed length"
-        src = self.source if self.asks or self.source == 'objects' else dict(events='statements', tubes='statement_tubes')[self.source]
+        said = dict(events='statements', tubes='statement_tubes')
+        src = self.source if self.asks or self.source == 'objects' else said[self.source]
         c = ctx.candidates(src)
-        if not c and src != self.source and ctx.candidates(self.source): return "only questions (a question is not a caption)"
+        if not c and src != self.source and ctx.candidates(self.source):
+            return "only questions (a question is not a caption)"
         if not c: return f"no {dict(events='event with a unique sentence', tubes='event with boxes', objects='object with a box and a phrase')[self.source]}"
         c = _pick(rng, c)
         return (ctx, c, _pick(rng, ctx.boxes_in(c[0], c[3], c[4]))) if self.frame else (ctx, c)
@@ -1016,7 +1019,7 @@ def _ask(text):
     return (s[:1].upper() + s[1:]).rstrip('?') + '?'
 
 def _words(f, e, rng, **kw):
-    "The question for event `e`: a statement in `f.questions`, a question sentence (VidSTG's interrogatives) in `f.asks`."
+    "The question for event `e`: a statement in `f.questions`, a question sentence (VidSTG's) in `f.asks`."
     return _pick(rng, f.asks if _asked(e) else f.questions).format(event=_clause(e.text), question=_ask(e.text), **kw)
 
 def _tvg(f, ctx, e, rng):
@@ -1094,11 +1097,14 @@ SVG_Q = ("Where is the object of this description {span}: {event}? Give its box 
          "Draw a box around the object of \"{event}\" at each time {span}.")
 SVG_A = ("{tube}.", "The object is at {tube}.", "Boxes: {tube}.", "It is at {tube}.")
 TVG_ASK = ("{question} Give the time span in which this holds.", "When in the video does this hold? {question}",
-           "{question} Answer with the span of the video it is about.", "During which part of the video can this be answered? {question}")
+           "{question} Answer with the span of the video it is about.",
+           "During which part of the video can this be answered? {question}")
 STVG_ASK = ("{question} Give the time span, then the box of that object at each time.",
             "{question} Answer with when this holds and the object's box at each time.",
-            "Answer in time and space: {question} Give the span and the boxes.", "{question} Say when, and box the object at each sampled time.")
-SVG_ASK = ("{question} Give the box of that object at each time {span}.", "{span}: {question} Answer with its box at each time.",
+            "Answer in time and space: {question} Give the span and the boxes.",
+            "{question} Say when, and box the object at each sampled time.")
+SVG_ASK = ("{question} Give the box of that object at each time {span}.",
+           "{span}: {question} Answer with its box at each time.",
            "{question} Box the object at each time {span}.", "Looking {span}: {question} Give the object's boxes.")
 
 # %% ../nbs/06_templates.ipynb #d199ea40
@@ -1128,7 +1134,8 @@ for _n, _q, _a, _src, _mk, _bx in (('tvg', TVG_Q, TVG_A, 'events', _tvg, False),
                                    ('svg', SVG_Q, SVG_A, 'tubes', _svg, True), ('tr', TR_Q, TR_A, 'events', _tr, False),
                                    ('elc', ELC_Q, ELC_A, 'tubes', _elc, True), ('rec', REC_Q, REC_A, 'objects', _rec, True),
                                    ('reg', REG_Q, REG_A, 'objects', _reg, True)):
-    register_template(GroundingFamily(_n, _q, _a, source=_src, make=_mk, boxes=_bx, frame=_src == 'objects', asks=_ASKS.get(_n)))
+    register_template(GroundingFamily(_n, _q, _a, source=_src, make=_mk, boxes=_bx, frame=_src == 'objects',
+                                      asks=_ASKS.get(_n)))
 
 # %% ../nbs/06_templates.ipynb #2cd4f8ea
 def grounding_qa(scene:Scene, # a scene with events (sentences with spans) and/or 2D boxes

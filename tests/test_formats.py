@@ -86,12 +86,15 @@ def test_malformed_named(tmp_path):
     d = json.loads((FMT / 'hcstvg_v1_sample.json').read_text())
     d['15_J2p8sS3rXw4.mp4']['bbox'][2] = [300, 60, -5, 220]
     (tmp_path / 'h.json').write_text(json.dumps(d))
-    fct.test_fail(F.read_hcstvg, args=(tmp_path / 'h.json',), kwargs=dict(on_error='raise'), contains="h.json: item '15_J2p8sS3rXw4.mp4': bbox[2] must be [x, y, w, h] with w, h >= 0")
+    fct.test_fail(F.read_hcstvg, args=(tmp_path / 'h.json',), kwargs=dict(on_error='raise'),
+                  contains="h.json: item '15_J2p8sS3rXw4.mp4': bbox[2] must be [x, y, w, h] with w, h >= 0")
     items = json.loads((FMT / 'st_align_sample.json').read_text()); items[0]['meta']['split'] = [0]
     (tmp_path / 's.json').write_text(json.dumps(items))
-    fct.test_fail(F.read_st_align, args=(tmp_path / 's.json',), kwargs=dict(on_error='raise'), contains="s.json: item 0.meta: field 'split' must be a list of 2 finite numbers")
+    fct.test_fail(F.read_st_align, args=(tmp_path / 's.json',), kwargs=dict(on_error='raise'),
+                  contains="s.json: item 0.meta: field 'split' must be a list of 2 finite numbers")
     (tmp_path / 'c.txt').write_text('X 1 2##ok\nY 3 4 no separator\n')
-    fct.test_fail(F.read_charades_sta, args=(tmp_path / 'c.txt',), kwargs=dict(on_error='raise'), contains="c.txt: line 2:")
+    fct.test_fail(F.read_charades_sta, args=(tmp_path / 'c.txt',), kwargs=dict(on_error='raise'),
+                  contains="c.txt: line 2:")
     (tmp_path / 'q.jsonl').write_text(json.dumps(dict(id='a')) + '\n')
     fct.test_fail(F.read_dataset, args=(tmp_path / 'q.jsonl',), contains="q.jsonl: line 1: sample 'a': missing field 'task'")
 
@@ -153,7 +156,7 @@ def quiet(f, *a, **kw):
         return f(*a, **kw)
 
 def test_vidstg_keeps_the_segments_last_box():
-    "Defect 1: `used_segment.end_fid` is the inclusive last frame (here = frame_count - 1 in every item); its box is kept."
+    "Defect 1: `used_segment.end_fid` is the inclusive last frame (= frame_count - 1 in every item here): box kept."
     items = json.loads((REAL / 'vidstg' / 'test_annotations_excerpt.json').read_text())
     scenes = F.read_vidstg(REAL / 'vidstg' / 'test_annotations_excerpt.json', REAL / 'vidstg' / 'vidor')
     assert len(scenes) == len(items) == 31
@@ -167,7 +170,8 @@ def test_vidstg_keeps_the_segments_last_box():
 
 def test_charades_train_reads_with_reversed_lines_counted():
     "Defect 2: the real train file's 4 lines with start > end are skipped and counted (or raise, named, on request)."
-    sta = quiet(F.read_charades_sta, CH / 'charades_sta_train.excerpt.txt', durations=CH / 'Charades_v1_train_excerpt.csv')
+    sta = quiet(F.read_charades_sta, CH / 'charades_sta_train.excerpt.txt',
+                durations=CH / 'Charades_v1_train_excerpt.csv')
     assert sta.skipped == {'start > end': 4} and sum(len(s.events) for s in sta) == 35
     assert [n[1] for n in sta.notes if n[0] == 'skipped'] == ['line 12', 'line 25', 'line 34', 'line 35']
     with pytest.warns(F.FormatWarning, match='skipped 4'):
@@ -177,7 +181,8 @@ def test_charades_train_reads_with_reversed_lines_counted():
 
 def test_charades_lengths_from_metadata_and_overrun_clipped():
     "Defect 3: lengths from Charades_v1_test.csv (BL7OF is 36 s, not 5 s); overrunning queries clipped, counted."
-    sta = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt', durations=CH / 'Charades_v1_test_excerpt.csv')
+    sta = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt',
+                durations=CH / 'Charades_v1_test_excerpt.csv')
     by = {s.name: s for s in sta}
     assert by['BL7OF'].duration == 36.0 and by['BL7OF'].meta['duration_known']
     assert sta.changed == {'span clipped to the video end': 7}
@@ -195,7 +200,8 @@ def test_templates_refuse_normalised_times_from_a_guessed_length():
 
 def test_templates_no_silent_drop_of_overrunning_events():
     "Defect 3: an event past the video's end (kept by overrun='keep') is not dropped without a word."
-    keep = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt', durations=CH / 'Charades_v1_test_excerpt.csv', overrun='keep')
+    keep = quiet(F.read_charades_sta, CH / 'charades_sta_test_lines1-53.txt',
+                 durations=CH / 'Charades_v1_test_excerpt.csv', overrun='keep')
     ako = [s for s in keep if s.name == 'AKO6M']
     with pytest.warns(UserWarning, match='past the video'):
         T.generate(ako, tasks=['tvg'], codec='llava_st', per_task=5)
@@ -231,13 +237,15 @@ def test_nuscenes_category_words_and_empty_scene():
     nu = quiet(F.read_nuscenes, REAL / 'nuscenes_tables')
     assert [t.category for t in nu[0].tracks][2:] == ['bus', 'articulated bus', 'police officer', 'traffic cone']
     assert nu.skipped == {'scene without samples': 1}
-    fct.test_fail(F.read_nuscenes, args=(REAL / 'nuscenes_tables',), kwargs=dict(on_error='raise'), contains="scene 'scene-0103': has no samples")
+    fct.test_fail(F.read_nuscenes, args=(REAL / 'nuscenes_tables',), kwargs=dict(on_error='raise'),
+                  contains="scene 'scene-0103': has no samples")
 
 def test_llava_next_writer_uses_image_placeholder(tmp_path, samples):
     "Defect 8: the LLaVA-NeXT/OneVision/Video variant puts '<image>' before the question; LLaVA-ST's keeps '<video>'."
     nxt = json.loads(F.write_dataset(samples[:3], tmp_path / 'n.json', 'llava_next').read_text())
     st_ = json.loads(F.write_dataset(samples[:3], tmp_path / 's.json', 'llava').read_text())
-    assert all(r['conversations'][0]['value'].startswith('<image>\n') and '<video>' not in r['conversations'][0]['value'] for r in nxt)
+    asked = [r['conversations'][0]['value'] for r in nxt]
+    assert all(q.startswith('<image>\n') and '<video>' not in q for q in asked)
     assert all(r['conversations'][0]['value'].startswith('<video>\n') for r in st_)
     assert F.read_dataset(tmp_path / 'n.json') == absolute(samples[:3])
 
@@ -248,7 +256,8 @@ json.dump(dict(version=datasets.__version__, rows=out), open(sys.argv[1], 'w'))'
 def _load_elsewhere(python, files, tmp_path):
     "Rows of each file as `datasets.load_dataset('json')` of the interpreter `python` loads them."
     res = tmp_path / f'rows_{abs(hash(python))}.json'
-    subprocess.run([python, '-c', _LOAD, str(res)] + [str(f) for f in files], check=True, capture_output=True, timeout=600)
+    subprocess.run([python, '-c', _LOAD, str(res)] + [str(f) for f in files], check=True, capture_output=True,
+                   timeout=600)
     return json.loads(res.read_text())
 
 def test_json_outputs_load_in_datasets_unchanged(tmp_path, samples):
@@ -269,10 +278,11 @@ def test_json_outputs_load_in_datasets_unchanged(tmp_path, samples):
             assert back == stored, (got['version'], fmt)
 
 def test_sharegpt_paths_relative_to_dataset_dir(tmp_path, samples):
-    "Defect 10: a ShareGPT file in a subfolder of LLaMA-Factory's dataset_dir stores paths that os.path.join(dataset_dir, .) finds."
+    "Defect 10: a ShareGPT file in a subfolder of LLaMA-Factory's dataset_dir stores paths that dataset_dir joins to."
     ddir = tmp_path / 'data'; (ddir / 'videos').mkdir(parents=True)
     shutil.copy(ROOT / 'data_samples' / 'scenes' / 'sample_01.mp4', ddir / 'videos' / 'a.mp4')
-    p = F.write_dataset([dict(samples[0], video=str(ddir / 'videos' / 'a.mp4'))], ddir / 'st' / 'x.json', 'sharegpt', dataset_dir=ddir)
+    p = F.write_dataset([dict(samples[0], video=str(ddir / 'videos' / 'a.mp4'))], ddir / 'st' / 'x.json', 'sharegpt',
+                        dataset_dir=ddir)
     v = json.loads(p.read_text())[0]['videos'][0]
     assert v == 'videos/a.mp4' and os.path.isfile(os.path.join(ddir, v))
     assert F.read_dataset(p, dataset_dir=ddir)[0]['video'] == str(ddir / 'videos' / 'a.mp4')
