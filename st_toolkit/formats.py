@@ -162,6 +162,15 @@ def _charades_line(path, where, line):
     if not text.strip(): _fail(path, where, "empty sentence after '##'", 'empty sentence')
     return vid, t0, t1, text.strip()
 
+def _charades_fast(line):
+    "(video, t0, t1, sentence) of a well-formed line, else None (`_charades_line` then names the problem)."
+    m = _CHARADES.match(line)
+    if m is None: return None
+    try: t0, t1 = float(m[2]), float(m[3])
+    except ValueError: return None
+    text = m[4].strip()
+    return (m[1], t0, t1, text) if text and 0 <= t0 <= t1 < math.inf else None
+
 # %% ../nbs/07_formats.ipynb #336b80a4
 OVERRUN = ('clip', 'drop', 'keep', 'raise')
 
@@ -183,13 +192,16 @@ def _overrun(log, where, ev, dur, policy):
 def _charades_scene(log, vid, evs, dur, fps, width, height, ext, video_dir, overrun):
     "One video's queries as a `Scene` (spans fitted by `overrun`; the length assumed when unknown)."
     known = dur is not None
-    evs = [e for e in (_overrun(log, f"line {e.attrs['line']}", e, dur, overrun) for e in evs) if e is not None]
+    if known and any(e.t1 > dur + 1e-9 for e in evs):
+        evs = [e for e in (_overrun(log, f"line {e.attrs['line']}", e, dur, overrun) for e in evs) if e is not None]
     if not known: log.add('assumed', f"video {vid}", 'video length unknown (last query end used)')
     if not evs: return None
     return Scene([], fps, width, height, video=vid + ext, events=evs, name=vid, root=video_dir,
                  duration=dur if known else max(e.t1 for e in evs),
                  meta=dict(source='charades_sta', file=str(log.path), duration_known=known,
                            fps_known=False, size_known=False))
+
+def _checked_line(path): return lambda w, l: _charades_line(path, w, l)
 
 def read_charades_sta(path, # a Charades-STA annotation file (`charades_sta_test.txt`)
                       durations=None, # video id -> length (s): a dict, a callable, or Charades_v1_*.csv path(s)
@@ -202,8 +214,10 @@ def read_charades_sta(path, # a Charades-STA annotation file (`charades_sta_test
     "One `Scene` per video, each query an `Event` (kind 'tvg', no tracks); a `Scenes` list with what was skipped."
     if overrun not in OVERRUN: raise ValueError(f"overrun must be one of {OVERRUN}, got {overrun!r}")
     log, by, length = _Log(Path(path), on_error), {}, _lookup(durations, charades_lengths)
-    lines = [(f"line {i}", l) for i, l in enumerate(_read_text(path).splitlines(), 1) if l.strip()]
-    for i, (vid, t0, t1, text) in log.each(lines, lambda w, l: (int(w[5:]), _charades_line(path, w, l))):
+    for i, line in enumerate(_read_text(path).splitlines(), 1):
+        r = _charades_fast(line) or (line.strip() and log.each([(f"line {i}", line)], _checked_line(path)))
+        if not r: continue  # a blank line, or a bad one (raised or counted by `log`)
+        vid, t0, t1, text = r if isinstance(r, tuple) else r[0]
         by.setdefault(vid, []).append(Event(text, t0, t1, kind='tvg', attrs=dict(line=i)))
     out = [_charades_scene(log, v, evs, length(v), fps, width, height, ext, video_dir, overrun) for v,
            evs in by.items()]
@@ -228,32 +242,38 @@ def _hcstvg_boxes(path, where, a):
     return [_xywh(b) for b in bb]
 
 # %% ../nbs/07_formats.ipynb #df7579e6
-def _hcstvg_scene(path, name, a, fps, clip_s, video_dir):
+def _hcstvg_scene(path, name, a, fps, clip_s, video_dir, first_frame):
     "One HC-STVG entry as a `Scene` with the tube as track 'target' and the sentence as an `Event`."
     where = f"item {name!r}"
     n, st = int(_get(a, 'img_num', path, where, 'number')), int(_get(a, 'st_frame', path, where, 'number'))
     W, H = _hcstvg_size(path, where, a)
     boxes, text = _hcstvg_boxes(path, where, a), a.get('English', a.get('caption'))
     if not isinstance(text, str) or not text.strip(): _fail(path, where, "missing sentence (field 'English' in v2, 'caption' in v1)")
-    if st < 1 or st - 1 + len(boxes) > n: _fail(path, where, f"tube frames {st}..{st - 1 + len(boxes)} leave the video's frames 1..{n}")
+    i0, last = st - first_frame, st - 1 + len(boxes)
+    if i0 < 0 or i0 + len(boxes) > n:
+        _fail(path, where, f"tube frames {st}..{last} leave the video's frames {first_frame}..{n - 1 + first_frame}"
+                           f" (first_frame={first_frame})")
     fps = fps or n / clip_s
-    t = (st - 1 + np.arange(len(boxes))) / fps
+    t = (i0 + np.arange(len(boxes))) / fps
     trk = _track2d('target', t, boxes, category='person')
     keep = ('st_time', 'ed_time', 'st_frame', 'ed_frame', 'Chinese')
     ev = Event(text.strip(), t[0], t[-1] + 1 / fps, ['target'], kind='stvg', attrs={k: a[k] for k in keep if k in a})
     return Scene([trk], fps, W, H, video=name, events=[ev], name=Path(name).stem, duration=n / fps, root=video_dir,
-                 meta=dict(source='hcstvg', file=str(path), fps_known=False))
+                 meta=dict(source='hcstvg', file=str(path), fps_known=False, first_frame=first_frame))
 
 def read_hcstvg(path, # an HC-STVG v1 or v2 annotation file
                 fps:float=None, # frame rate (default: img_num / clip_s)
                 clip_s:float=20.0, # clip length in seconds (HC-STVG clips are 20 s)
                 video_dir=None, # folder of the videos
-                on_error:str='skip'): # a bad item: 'raise', or 'skip' it (counted in `skipped`)
+                on_error:str='skip', # a bad item: 'raise', or 'skip' it (counted in `skipped`)
+                first_frame:int=1): # number of the video's first frame in `st_frame`: 1 (HC-STVG README, STCAT,
+                                    # CG-STVG) or 0 (TubeDETR's preprocessing)
     "One `Scene` per HC-STVG video: the tube as track 'target', the sentence as an 'stvg' `Event`."
+    if first_frame not in (0, 1): raise ValueError(f"first_frame must be 0 or 1, got {first_frame!r}")
     d, log = _load_json(path), _Log(Path(path), on_error)
     if not isinstance(d, dict): _fail(path, '', f"expected a JSON object keyed by video name, got {type(d).__name__}")
     return log.done(log.each([(f"item {k!r}", (k, a)) for k, a in d.items()],
-                             lambda w, r: _hcstvg_scene(path, r[0], r[1], fps, clip_s, video_dir)))
+                             lambda w, r: _hcstvg_scene(path, r[0], r[1], fps, clip_s, video_dir, first_frame)))
 
 # %% ../nbs/07_formats.ipynb #3816c5f8
 def _vidor_boxes(path, vo):
@@ -266,10 +286,13 @@ def _vidor_boxes(path, vo):
         ok = np.isfinite(a).all()
     except (KeyError, TypeError, ValueError): ok = False
     if not ok: _vidor_bad(path, traj)
-    tid = np.array([r[1] for r in rows])
+    return _vidor_group(a[:, 0].astype(int), np.array([r[1] for r in rows]), a[:, 1:])
+
+def _vidor_group(fr, tid, xyxy):
+    "tid -> (frames (N,), boxes (N, 4) xyxy), each tid's boxes in file order."
     order = np.argsort(tid, kind='stable')
     keys, first = np.unique(tid[order], return_index=True)
-    return {k.item(): (a[g, 0].astype(int), a[g, 1:]) for k, g in zip(keys, np.split(order, first[1:]))}
+    return {k.item(): (fr[g], xyxy[g]) for k, g in zip(keys, np.split(order, first[1:]))}
 
 def _vidor_bad(path, traj):
     "Raise a `FormatError` naming the first malformed box of `trajectories`."
@@ -293,10 +316,66 @@ class _VidOR:
     def _load(self, vid):
         p = self.paths.get(vid)
         if p is None: return FormatError(f"no VidOR annotation {vid}.json under {self.folder}", 'no VidOR annotation')
-        try: vo = _load_json(p)
+        try: return (p, *_vidor_index(p))
         except FormatError as e: return e
-        try: return p, _vidor_boxes(p, vo), vo.get('video_path')
-        except FormatError as e: return e
+
+def _vidor_index(p):
+    "(tid -> (frames, boxes), video_path) of one VidOR file: scanned as VidOR writes it, else parsed as JSON."
+    fast = _vidor_scan(p.read_bytes())
+    if fast is not None: return fast
+    vo = _load_json(p)
+    return _vidor_boxes(p, vo), vo.get('video_path')
+
+# %% ../nbs/07_formats.ipynb #5b0e6d42
+_VIDOR_XYXY = ('bbox.xmin', 'bbox.ymin', 'bbox.xmax', 'bbox.ymax')
+_TRAJECTORIES = re.compile(rb'"trajectories"\s*:\s*\[')
+_NUMBER_BYTES = bytes(c if chr(c) in '0123456789.-' else 32 for c in range(256))
+
+def _vidor_slots(t):
+    "The numeric fields of a box's skeleton `t` (numbers deleted), in order, as 'tid', 'bbox.xmin', ...; else None."
+    try: d = json.loads(t.replace(b':,', b':0,').replace(b':}', b':0}'))
+    except ValueError: return None
+    def flat(d, pre=''): return [x for k, v in d.items() for x in (flat(v, pre + k + '.') if isinstance(v, dict)
+                                                                     else [(pre + k, v)])]
+    slots = tuple(k for k, v in flat(d) if v == 0 and type(v) is int)
+    return slots if {'tid', *_VIDOR_XYXY} <= set(slots) else None
+
+def _vidor_layout(sk):
+    "(box slots, frame of each box) from the skeleton of `trajectories`, or None unless every box has the same fields."
+    slots, kinds = None, 0
+    while (a := sk.find(b'{')) >= 0 and (kinds := kinds + 1) <= 16:
+        e = sk.find(b'}', sk.find(b'}', a) + 1)
+        t = sk[a:e + 1]
+        if e < 0 or t.count(b'{') != 2 or (s := _vidor_slots(t)) is None or (slots and s != slots): return None
+        slots, sk = s, sk.replace(t, b'o')
+    frames = sk.replace(b',', b'')
+    if slots is None or kinds > 16 or frames[:1] != b'[' or frames[-1:] != b']': return None
+    a = np.frombuffer(frames[1:-1], np.uint8)
+    opens = np.cumsum(a == ord('[')) - 1
+    fr = opens[a == ord('o')]
+    counts = np.bincount(fr, minlength=opens[-1] + 1) if len(a) else np.zeros(0, int)
+    want = b'[' + b','.join(b'[' + b','.join([b'o'] * c) + b']' for c in counts.tolist()) + b']'
+    return (slots, fr) if sk == want else None
+
+def _vidor_scan(raw):
+    "(tid -> (frames, boxes), video_path) of a VidOR file as `json.dump` writes it, without a dict per box, or None."
+    raw = raw.removeprefix(b'\xef\xbb\xbf')
+    k = _TRAJECTORIES.search(raw)
+    if k is None or raw.count(b'"trajectories"') != 1: return None
+    i = k.end() - 1
+    j = i + 2 if raw.startswith(b'[]', i) else raw.find(b']]', i) + 2
+    try: head = json.loads(raw[:i] + b'[]' + raw[j:]) if j > i else None
+    except ValueError: return None
+    lay = _vidor_layout(raw[i:j].translate(None, b'0123456789.- \t\r\n')) if isinstance(head, dict) else None
+    if lay is None: return None
+    (slots, fr), x = lay, raw[i:j].translate(_NUMBER_BYTES).split()
+    if len(x) != len(slots) * len(fr): return None
+    try: v = np.array(x, dtype=float).reshape(len(fr), len(slots))
+    except ValueError: return None
+    tid, xyxy = v[:, slots.index('tid')], v[:, [slots.index(k) for k in _VIDOR_XYXY]]
+    if not (np.isfinite(xyxy).all() and (tid == np.round(tid)).all()): return None
+    return _vidor_group(fr, tid.astype(int), xyxy), head.get('video_path')
+
 
 # %% ../nbs/07_formats.ipynb #bd7eedf8
 def _vidor_tracks(boxes, seg, cats, fps):

@@ -296,10 +296,71 @@ def test_bom_img_size_chinese_and_vidor_read_once(tmp_path, monkeypatch):
     hc = F.read_hcstvg(tmp_path / 'bom.json')
     assert (hc[0].width, hc[0].height) == (1280, 720) and hc[0].events[0].attrs['Chinese'].startswith('穿灰色')
     n = []
-    orig = F._vidor_boxes
-    monkeypatch.setattr(F, '_vidor_boxes', lambda p, vo: n.append(p) or orig(p, vo))
+    orig = F._vidor_index
+    monkeypatch.setattr(F, '_vidor_index', lambda p: n.append(p) or orig(p))
     F.read_vidstg(REAL / 'vidstg' / 'test_annotations_excerpt.json', REAL / 'vidstg' / 'vidor')
     assert len(n) == len(set(n)) == 19
+
+def test_hcstvg_first_frame(tmp_path):
+    "st_frame is 1-based by default (HC-STVG README, STCAT, CG-STVG); first_frame=0 reads it as TubeDETR does."
+    src = REAL / 'hcstvg' / 'hcstvg_v2_fields.json'
+    one, zero = F.read_hcstvg(src), F.read_hcstvg(src, first_frame=0)
+    a, b = one[0].track('target'), zero[0].track('target')
+    fct.test_close(a.t[0], 8.0)  # st_frame 241 of 600 frames in 20 s: frame 241 starts at 8.0 s, its st_time
+    fct.test_close(b.t - a.t, 1 / 30)
+    fct.test_close(one[1].events[0].t0, 0.0)  # st_frame 1 is the video's first frame
+    assert one[0].meta['first_frame'] == 1 and zero[0].meta['first_frame'] == 0
+    d = json.loads(src.read_text())
+    v = next(iter(d))
+    d[v]['st_frame'] = 0
+    (tmp_path / 'h0.json').write_text(json.dumps(d))
+    fct.test_fail(F.read_hcstvg, args=(tmp_path / 'h0.json',), kwargs=dict(on_error='raise'),
+                  contains="tube frames 0..5 leave the video's frames 1..600 (first_frame=1)")
+    fct.test_close(F.read_hcstvg(tmp_path / 'h0.json', first_frame=0)[0].track('target').t[0], 0.0)
+    assert len(d[v]['bbox']) == 6
+    d[v]['st_frame'] = 595
+    (tmp_path / 'h1.json').write_text(json.dumps(d))
+    fct.test_close(F.read_hcstvg(tmp_path / 'h1.json')[0].events[0].t1, 20.0)  # frames 595..600 end the video
+    fct.test_fail(F.read_hcstvg, args=(tmp_path / 'h1.json',), kwargs=dict(on_error='raise', first_frame=0),
+                  contains="tube frames 595..600 leave the video's frames 0..599 (first_frame=0)")
+    fct.test_fail(F.read_hcstvg, args=(src,), kwargs=dict(first_frame=2), contains='first_frame must be 0 or 1')
+
+def _same_index(a, b):
+    "Same (tid -> (frames, boxes), video_path), bit for bit."
+    assert a[1] == b[1] and list(a[0]) == list(b[0])
+    for k in a[0]:
+        assert np.array_equal(a[0][k][0], b[0][k][0]) and np.array_equal(a[0][k][1], b[0][k][1]), k
+
+def test_vidor_scan_same_as_json(tmp_path):
+    "Defect 11 (speed): the byte scan of a VidOR file gives json's boxes; other layouts fall back to json and its errors."
+    src = REAL / 'vidstg' / 'vidor' / '7996' / '7996612680.json'
+    vo = json.loads(src.read_text())
+    vo['trajectories'][1] = []
+    vo['trajectories'][2][0]['bbox'] = dict(xmin=0.1, ymin=-2.5, xmax=12.345678901234567, ymax=30)
+    vo['trajectories'][3][0].update(generated=1, tracker='linear')
+    def json_index(p):
+        d = json.loads(p.read_text())
+        return F._vidor_boxes(p, d), d['video_path']
+    for name, text in (('real', src.read_text()), ('default', json.dumps(vo)),
+                       ('compact', json.dumps(vo, separators=(',', ':')))):
+        p = tmp_path / f'{name}.json'
+        p.write_text(text)
+        fast = F._vidor_scan(p.read_bytes())
+        assert fast is not None, name
+        _same_index(fast, json_index(p))
+    others = dict(indent=json.dumps(vo, indent=1),
+                  exponent=json.dumps(vo).replace('12.345678901234567', '1.2345678901234567e1'),
+                  digits_in_text=json.dumps(vo).replace('"linear"', '"kcf2"'),
+                  minus_in_text=json.dumps(vo).replace('"linear"', '"semi-auto"'))
+    for name, text in others.items():
+        p = tmp_path / f'{name}.json'
+        p.write_text(text)
+        assert F._vidor_scan(p.read_bytes()) is None, name
+        _same_index(F._vidor_index(p), json_index(p))
+    vo['trajectories'][5][1]['bbox']['xmax'] = 'wide'
+    (tmp_path / 'bad.json').write_text(json.dumps(vo))
+    assert F._vidor_scan((tmp_path / 'bad.json').read_bytes()) is None
+    fct.test_fail(F._vidor_index, args=(tmp_path / 'bad.json',), contains="trajectories[5][1]: expected {tid, bbox")
 
 def test_other_tools_files_read():
     "Defect 12: LLaMA-Factory's real mllm_video_demo.json and LLaVA-NeXT video records read as chat samples."
