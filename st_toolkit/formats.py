@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_formats.ipynb #072c96fb
 from __future__ import annotations
-import csv, json, math, os, re, warnings
+import copy, csv, json, math, os, re, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np
@@ -306,13 +306,17 @@ def _vidor_bad(path, traj):
 
 class _VidOR:
     "The VidOR annotations under a folder: each file found, read and indexed once, however many items name it."
-    def __init__(self, folder): self.folder, self.paths, self.done = folder, None, {}
+    def __init__(self, folder): self.folder, self.paths, self.done, self.whole = folder, None, {}, {}
     def get(self, vid):
         "(path, {tid: (frames, boxes)}, video_path) of `vid`; a `FormatError` if it is missing or bad."
         if self.paths is None: self.paths = {p.stem: p for p in Path(self.folder).rglob('*.json')}
         if vid not in self.done: self.done[vid] = self._load(vid)
         if isinstance(self.done[vid], FormatError): raise self.done[vid]
         return self.done[vid]
+    def tracks(self, vid, fps):
+        "tid -> (frames, the tid's whole track, checked once; None if a box is bad) of `vid` at `fps`."
+        if (vid, fps) not in self.whole: self.whole[vid, fps] = _whole_tracks(self.get(vid)[1], fps)
+        return self.whole[vid, fps]
     def _load(self, vid):
         p = self.paths.get(vid)
         if p is None: return FormatError(f"no VidOR annotation {vid}.json under {self.folder}", 'no VidOR annotation')
@@ -329,6 +333,7 @@ def _vidor_index(p):
 # %% ../nbs/07_formats.ipynb #5b0e6d42
 _VIDOR_XYXY = ('bbox.xmin', 'bbox.ymin', 'bbox.xmax', 'bbox.ymax')
 _TRAJECTORIES = re.compile(rb'"trajectories"\s*:\s*\[')
+_FRAMES = re.compile(rb'\[(\[(o(,o)*)?\](,\[(o(,o)*)?\])*)?\]')  # each box replaced by 'o'
 _NUMBER_BYTES = bytes(c if chr(c) in '0123456789.-' else 32 for c in range(256))
 
 def _vidor_slots(t):
@@ -341,21 +346,16 @@ def _vidor_slots(t):
     return slots if {'tid', *_VIDOR_XYXY} <= set(slots) else None
 
 def _vidor_layout(sk):
-    "(box slots, frame of each box) from the skeleton of `trajectories`, or None unless every box has the same fields."
+    "(box slots, frame of each box) from the skeleton of `trajectories`, or None unless all boxes have the same fields."
     slots, kinds = None, 0
     while (a := sk.find(b'{')) >= 0 and (kinds := kinds + 1) <= 16:
         e = sk.find(b'}', sk.find(b'}', a) + 1)
         t = sk[a:e + 1]
         if e < 0 or t.count(b'{') != 2 or (s := _vidor_slots(t)) is None or (slots and s != slots): return None
         slots, sk = s, sk.replace(t, b'o')
-    frames = sk.replace(b',', b'')
-    if slots is None or kinds > 16 or frames[:1] != b'[' or frames[-1:] != b']': return None
-    a = np.frombuffer(frames[1:-1], np.uint8)
-    opens = np.cumsum(a == ord('[')) - 1
-    fr = opens[a == ord('o')]
-    counts = np.bincount(fr, minlength=opens[-1] + 1) if len(a) else np.zeros(0, int)
-    want = b'[' + b','.join(b'[' + b','.join([b'o'] * c) + b']' for c in counts.tolist()) + b']'
-    return (slots, fr) if sk == want else None
+    if slots is None or kinds > 16 or not _FRAMES.fullmatch(sk): return None
+    a = np.frombuffer(sk, np.uint8)
+    return slots, (np.cumsum(a == ord('[')) - 2)[a == ord('o')]
 
 def _vidor_scan(raw):
     "(tid -> (frames, boxes), video_path) of a VidOR file as `json.dump` writes it, without a dict per box, or None."
@@ -370,7 +370,7 @@ def _vidor_scan(raw):
     if lay is None: return None
     (slots, fr), x = lay, raw[i:j].translate(_NUMBER_BYTES).split()
     if len(x) != len(slots) * len(fr): return None
-    try: v = np.array(x, dtype=float).reshape(len(fr), len(slots))
+    try: v = np.array(x, float).reshape(len(fr), len(slots))  # every number checked, as json would
     except ValueError: return None
     tid, xyxy = v[:, slots.index('tid')], v[:, [slots.index(k) for k in _VIDOR_XYXY]]
     if not (np.isfinite(xyxy).all() and (tid == np.round(tid)).all()): return None
@@ -378,12 +378,29 @@ def _vidor_scan(raw):
 
 
 # %% ../nbs/07_formats.ipynb #bd7eedf8
-def _vidor_tracks(boxes, seg, cats, fps):
+def _whole_tracks(boxes, fps):
+    "tid -> (frames, its whole track, or None when a box is bad: each item then checks its own part and names it)."
+    out = {}
+    for tid, (fr, bx) in boxes.items():
+        try: out[tid] = fr, _track2d(str(tid), fr / fps, bx, generated=None)
+        except TrackError: out[tid] = fr, None
+    return out
+
+def _part(trk, i0, i1, category):
+    "Samples i0:i1 of a checked track as a new track, not checked again (a part of a valid track is valid)."
+    p = copy.copy(trk)
+    p.t, p.xyz, p.boxes = trk.t[i0:i1].copy(), trk.xyz[i0:i1].copy(), trk.boxes[i0:i1].copy()
+    p.category, p.attrs = category, dict(trk.attrs)
+    return p
+
+def _vidor_tracks(whole, boxes, seg, cats, fps):
     "Tracks of every tid with boxes in the frames seg[0]..seg[1] (both included)."
     out = []
-    for tid, (fr, bx) in boxes.items():
+    for tid, (fr, trk) in whole.items():
         i0, i1 = np.searchsorted(fr, [seg[0], seg[1] + 1])
-        if i1 > i0: out.append(_track2d(str(tid), fr[i0:i1] / fps, bx[i0:i1], category=cats.get(tid), generated=None))
+        if i1 <= i0: continue
+        out.append(_part(trk, i0, i1, cats.get(tid)) if trk is not None else
+                   _track2d(str(tid), fr[i0:i1] / fps, boxes[tid][1][i0:i1], category=cats.get(tid), generated=None))
     return out
 
 def _vidstg_events(path, where, a, fps, ids):
@@ -410,7 +427,8 @@ def _vidstg_scene(path, where, i, a, vidor, video_dir):
     seg = _get(a, 'used_segment', path, where, dict)
     seg = [int(_get(seg, k, path, where + '.used_segment', 'number')) for k in ('begin_fid', 'end_fid')]
     cats = {o['tid']: o.get('category') for o in a.get('subject/objects', []) if isinstance(o, dict) and 'tid' in o}
-    trks = _vidor_tracks(boxes, seg, cats, fps)
+    try: trks = _vidor_tracks(vidor.tracks(vid, fps), boxes, seg, cats, fps)
+    except TrackError as e: _fail(path, f"{where} (VidOR {vp})", str(e), 'bad VidOR box')
     evs = _vidstg_events(path, where, a, fps, {t.id for t in trks})
     return Scene(trks, fps, int(_get(a, 'width', path, where, 'number')), int(_get(a, 'height', path, where, 'number')),
                  video=vpath or f"{vid}.mp4", events=evs, name=f"{vid}_{i}", root=video_dir,

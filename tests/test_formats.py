@@ -362,6 +362,30 @@ def test_vidor_scan_same_as_json(tmp_path):
     assert F._vidor_scan((tmp_path / 'bad.json').read_bytes()) is None
     fct.test_fail(F._vidor_index, args=(tmp_path / 'bad.json',), contains="trajectories[5][1]: expected {tid, bbox")
 
+def test_vidstg_tracks_checked_once_per_video(tmp_path):
+    "Each object's track is checked once per video; a bad box fails only the items whose segment holds it, by name."
+    items = json.loads((REAL / 'vidstg' / 'test_annotations_excerpt.json').read_text())
+    a = next(x for x in items if x['vid'] == '7996612680')
+    vo = json.loads((REAL / 'vidstg' / 'vidor' / '7996' / '7996612680.json').read_text())
+    tid = a['captions'][0]['target_id']
+    f, j = next((f, j) for f, objs in enumerate(vo['trajectories']) for j, o in enumerate(objs)
+                if o['tid'] == tid and f > a['used_segment']['begin_fid'] + 20)
+    (tmp_path / 'v' / '7996').mkdir(parents=True)
+    (tmp_path / 'v' / '7996' / '7996612680.json').write_text(json.dumps(vo))
+    early = dict(a, used_segment=dict(begin_fid=a['used_segment']['begin_fid'], end_fid=f - 1))
+    (tmp_path / 'items.json').write_text(json.dumps([early, a]))
+    ok = F.read_vidstg(tmp_path / 'items.json', tmp_path / 'v')
+    assert len(ok) == 2 and not ok.skipped
+    assert ok[0].track(str(tid)).boxes.base is None and ok[0].track(str(tid)).boxes is not ok[1].track(str(tid)).boxes
+    fct.test_eq(ok[1].track(str(tid)).boxes[:len(ok[0].track(str(tid)).boxes)], ok[0].track(str(tid)).boxes)
+    b = vo['trajectories'][f][j]['bbox']
+    b['xmin'], b['xmax'] = b['xmax'] + 5, b['xmin']
+    (tmp_path / 'v' / '7996' / '7996612680.json').write_text(json.dumps(vo))
+    res = quiet(F.read_vidstg, tmp_path / 'items.json', tmp_path / 'v')
+    assert [s.name for s in res] == ['7996612680_0'] and res.skipped == {'bad VidOR box': 1}
+    fct.test_fail(F.read_vidstg, args=(tmp_path / 'items.json', tmp_path / 'v'), kwargs=dict(on_error='raise'),
+                  contains="items.json: item 1 (VidOR ")
+
 def test_other_tools_files_read():
     "Defect 12: LLaMA-Factory's real mllm_video_demo.json and LLaVA-NeXT video records read as chat samples."
     demo = F.read_dataset(REAL / 'llamafactory' / 'mllm_video_demo.json')
