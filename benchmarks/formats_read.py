@@ -7,7 +7,7 @@ Baseline: the readers as they were at the start of issue 16 (commit b1703fb, loa
 file of a video again for every VidSTG item that names it.
 
 Charades: the 53 real test lines of `data_samples/real/charades_sta/` repeated under new video ids (with their lengths).
-VidSTG, with `--annotations` (VidSTG-Dataset's `annotations/test_annotations.json`, github.com/Guaranteer/VidSTG-Dataset):
+VidSTG, with `--annotations` (`annotations/test_annotations.json` of github.com/Guaranteer/VidSTG-Dataset):
 every item of videos drawn at random (seeded) until 1,000 items, so items per video, frame counts, fps, used
 segments and sentences are the real split's (its 4,610 items: 6.3 items per video over 732 videos, 1,040 frames per
 video on average, used segments of 788 frames on average). Without it: the 31 real excerpt items cycled over videos
@@ -16,13 +16,16 @@ field as VidOR writes it (TubeDETR `preproc/preproc_vidstg.py` reads the same fi
 every object its items name (`subject/objects` and the relation's two tids: 5.5 objects per video in the real split).
 Both readers must give the same boxes. Repeats are interleaved (baseline, new, new, baseline, ...); CPU seconds of this
 process (`time.process_time`, the fair measure on a shared machine) and wall seconds are reported as median [min-max],
-with the ratio of the medians and the range of per-repeat ratios. Writes benchmarks/results/formats_read.{json,md}.
+with the ratio of the medians and the range of per-repeat ratios. As `timeit` does, the garbage collector runs before
+and is paused during each timed call: otherwise a full collection of the heap the earlier results fill is charged to
+whichever reader happens to trigger it (it added 0.1 s to single 0.05 s Charades reads).
+Writes benchmarks/results/formats_read.{json,md}.
 """
 import os
 for _v in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(_v, '1')
-import argparse, csv, json, platform, statistics, subprocess, tempfile, time, types, warnings
-from collections import defaultdict
+import argparse, csv, gc, json, platform, statistics, subprocess, tempfile, time, types, warnings
+from collections import Counter, defaultdict
 from pathlib import Path
 import numpy as np
 
@@ -55,12 +58,15 @@ def charades_input(d, n_lines):
     return d / 'sta.txt', d / 'len.csv'
 
 def real_items(path, n_items, seed=0):
-    "All items of randomly drawn videos of a VidSTG file (seeded; items in file order), cut at n_items."
-    by = defaultdict(list)
-    for a in json.loads(Path(path).read_text()): by[a['vid']].append(a)
-    vids = list(by)
-    pick = {vids[i] for i in np.random.default_rng(seed).permutation(len(vids))[:max(1, round(n_items / 6.3))]}
-    return [a for v in by if v in pick for a in by[v]][:n_items]
+    "The items (in file order) of videos drawn at random (seeded) until they hold n_items, cut at n_items."
+    items = json.loads(Path(path).read_text())
+    count = Counter(a['vid'] for a in items)
+    vids, pick, n = list(count), set(), 0
+    for k in np.random.default_rng(seed).permutation(len(vids)):
+        if n >= n_items: break
+        pick.add(vids[k])
+        n += count[vids[k]]
+    return [a for a in items if a['vid'] in pick][:n_items]
 
 def excerpt_items(n_items, per_video=6.3, frames=1090):
     "The 31 real excerpt items cycled over n_items / per_video videos of `frames` frames."
@@ -99,9 +105,14 @@ def vidstg_input(d, items):
                                                boxes_per_video=round(n_boxes / len(by), 1))
 
 def timed(fn):
-    c, w = time.process_time(), time.perf_counter()
-    r = fn()
-    return r, time.process_time() - c, time.perf_counter() - w
+    "Result, CPU and wall seconds of fn(), with the garbage collector run before and paused during the call."
+    gc.collect()
+    gc.disable()
+    try:
+        c, w = time.process_time(), time.perf_counter()
+        r = fn()
+        return r, time.process_time() - c, time.perf_counter() - w
+    finally: gc.enable()
 
 def stats(ts):
     return dict(median_s=round(statistics.median(ts), 4), min_s=round(min(ts), 4), max_s=round(max(ts), 4),
@@ -120,8 +131,8 @@ def same_vidstg(a, b):
 
 def same_charades(a, b):
     "Same scenes, events and spans."
-    return len(a) == len(b) and all(sa.name == sb.name and [e.to_dict() for e in sa.events] ==
-                                    [e.to_dict() for e in sb.events] and sa.duration == sb.duration for sa, sb in zip(a, b))
+    def key(s): return s.name, s.duration, [e.to_dict() for e in s.events]
+    return len(a) == len(b) and all(key(sa) == key(sb) for sa, sb in zip(a, b))
 
 def measure(jobs, repeats):
     "Interleaved repeats: baseline, new in odd repeats, new, baseline in even ones; CPU and wall seconds each."
@@ -144,7 +155,8 @@ def summary(t, n):
     for clock in ('cpu', 'wall'):
         b, nw = t[f'base_{clock}'], t[f'new_{clock}']
         per = [x / y for x, y in zip(b, nw)]
-        out[clock] = dict(baseline=stats(b), new=stats(nw), speedup_median=round(statistics.median(b) / statistics.median(nw), 2),
+        out[clock] = dict(baseline=stats(b), new=stats(nw),
+                          speedup_median=round(statistics.median(b) / statistics.median(nw), 2),
                           speedup_per_repeat_min_max=[round(min(per), 2), round(max(per), 2)])
     out['per_s_new_cpu'] = round(n / statistics.median(t['new_cpu']))
     return out
@@ -190,26 +202,27 @@ def markdown(r):
     rows = []
     for k in ('charades', 'charades_clip', 'vidstg'):
         c, w = r[k]['cpu'], r[k]['wall']
-        rows.append(f"| {k} | {_cell(c['baseline'])} | {_cell(c['new'])} | **{c['speedup_median']}x** "
-                    f"[{c['speedup_per_repeat_min_max'][0]}-{c['speedup_per_repeat_min_max'][1]}] | "
-                    f"{w['speedup_median']}x [{w['speedup_per_repeat_min_max'][0]}-{w['speedup_per_repeat_min_max'][1]}] | "
-                    f"{r[k]['per_s_new_cpu']:,}/s |")
+        (c0, c1), (w0, w1) = c['speedup_per_repeat_min_max'], w['speedup_per_repeat_min_max']
+        rows.append(f"| {k} | {_cell(c['baseline'])} | {_cell(c['new'])} | **{c['speedup_median']}x** [{c0}-{c1}] | "
+                    f"{w['speedup_median']}x [{w0}-{w1}] | {r[k]['per_s_new_cpu']:,}/s |")
     i = r['inputs']
     return '\n'.join([
         f"# formats_read: {i['charades_lines']:,} Charades-STA lines, {i['vidstg_items']:,} VidSTG items", '',
         f"Baseline: {r['baseline']}.", '',
         f"VidSTG input: {i['vidstg_source']}; {i['vidstg_videos']} videos, {i['items_per_video']} items per video, "
-        f"{i['vidstg_frames_per_video']} frames and {i['vidstg_boxes_per_video']} boxes per VidOR file, used segments of "
-        f"{i['used_segment_frames_mean']} frames on average.", '',
-        '| reader | baseline CPU s, median [min-max] | new CPU s, median [min-max] | speed-up CPU (median [per-repeat range]) '
-        '| speed-up wall | new rate (CPU) |', '|---|---|---|---|---|---|'] + rows + ['',
+        f"{i['vidstg_frames_per_video']} frames and {i['vidstg_boxes_per_video']} boxes per VidOR file, "
+        f"used segments of {i['used_segment_frames_mean']} frames on average.", '',
+        '| reader | baseline CPU s, median [min-max] | new CPU s, median [min-max] | '
+        'speed-up CPU (median [per-repeat range]) | speed-up wall | new rate (CPU) |',
+        '|---|---|---|---|---|---|'] + rows + ['',
         f"{r['repeats']} interleaved repeats (baseline first in odd repeats, new first in even ones); load average "
-        f"{r['load_average_before']} before, 1-min load per repeat {r['load_1min_per_repeat']}, {r['load_average_after']} "
-        f"after; {r['cpus']} CPUs, threads {r['threads']}; {r['versions']}.",
+        f"{r['load_average_before']} before, 1-min load per repeat {r['load_1min_per_repeat']}, "
+        f"{r['load_average_after']} after; {r['cpus']} CPUs, threads {r['threads']}; {r['versions']}.",
         "charades: the new reader with `overrun='keep'` (the baseline's behaviour); charades_clip: with its default "
         "`overrun='clip'` (15 % of these test queries end past the video and are clipped, so results differ).",
-        f"Same results as the baseline: Charades (keep) {r['same_result']['charades']}; VidSTG (boxes, times, sentences; the "
-        f"segment's last frame is kept only by the new reader) {r['same_result']['vidstg_except_last_frame']}.", ''])
+        f"Same results as the baseline: Charades (keep) {r['same_result']['charades']}; "
+        "VidSTG (boxes, times, sentences; the segment's last frame is kept only by the new reader) "
+        f"{r['same_result']['vidstg_except_last_frame']}.", ''])
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()

@@ -332,7 +332,7 @@ def _same_index(a, b):
         assert np.array_equal(a[0][k][0], b[0][k][0]) and np.array_equal(a[0][k][1], b[0][k][1]), k
 
 def test_vidor_scan_same_as_json(tmp_path):
-    "Defect 11 (speed): the byte scan of a VidOR file gives json's boxes; other layouts fall back to json and its errors."
+    "Defect 11 (speed): scanning a VidOR file's bytes gives json's boxes; other layouts fall back to json (its errors)."
     src = REAL / 'vidstg' / 'vidor' / '7996' / '7996612680.json'
     vo = json.loads(src.read_text())
     vo['trajectories'][1] = []
