@@ -192,8 +192,9 @@ def _overrun(log, where, ev, dur, policy):
 def _charades_scene(log, vid, evs, dur, fps, width, height, ext, video_dir, overrun):
     "One video's queries as a `Scene` (spans fitted by `overrun`; the length assumed when unknown)."
     known = dur is not None
-    if known and any(e.t1 > dur + 1e-9 for e in evs):
-        evs = [e for e in (_overrun(log, f"line {e.attrs['line']}", e, dur, overrun) for e in evs) if e is not None]
+    if known and max(e.t1 for e in evs) > dur + 1e-9:
+        evs = [e if e.t1 <= dur + 1e-9 else _overrun(log, f"line {e.attrs['line']}", e, dur, overrun) for e in evs]
+        evs = [e for e in evs if e is not None]
     if not known: log.add('assumed', f"video {vid}", 'video length unknown (last query end used)')
     if not evs: return None
     return Scene([], fps, width, height, video=vid + ext, events=evs, name=vid, root=video_dir,
