@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_cli.ipynb #99862395
 from __future__ import annotations
-import argparse, json, math, os, sys, time
+import argparse, json, math, os, sys, time, warnings
 from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
@@ -180,12 +180,24 @@ def _scenes(paths):
     if not files: raise ValueError(f"no scene files found in {list(paths)}")
     return [Scene.from_json(f) for f in files]
 
+def _read_public(a):
+    "Scenes from public annotation files (`--read FORMAT`), saying what each reader skipped, changed or assumed."
+    from st_toolkit.formats import read_annotations
+    out = []
+    for p in a.scenes:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')      # the counts are printed below
+            r = read_annotations(a.read, p, a.meta)
+        _say(a, f"{p}: {len(r)} scenes ({a.read}); {r.summary() or 'nothing skipped'}")
+        out += r
+    return out
+
 def cmd_template(a):
-    "st-toolkit template: scenes -> QA samples in a training format."
+    "st-toolkit template: scenes (or public annotation files, `--read`) -> QA samples in a training format."
     from st_toolkit.templates import qa_dataset
     from st_toolkit.formats import write_dataset
-    kw = dict(codec=a.codec, units=a.units)
-    qa = qa_dataset(_scenes(a.scenes), tasks=a.tasks.split(',') if a.tasks else None, seed=a.seed, balanced=not a.no_balance, **kw)
+    kw, scenes = dict(codec=a.codec, units=a.units), _read_public(a) if a.read else _scenes(a.scenes)
+    qa = qa_dataset(scenes, tasks=a.tasks.split(',') if a.tasks else None, seed=a.seed, balanced=not a.no_balance, **kw)
     write_dataset(list(qa), a.out, a.format)
     _say(a, f"{len(qa)} samples -> {a.out} ({a.format})")
     return 0
@@ -259,7 +271,10 @@ def _parser():
     q.add_argument('--size', default='320x240'); q.add_argument('--camera', choices=['static', 'ego', 'random'], default='static')
     q = add('template', cmd_template, 'turn scenes into instruction-tuning QA data')
     q.add_argument('scenes', nargs='+', help='scene JSON files or folders'); q.add_argument('--out', required=True)
-    q.add_argument('--format', choices=['llava', 'sharegpt', 'jsonl', 'hf'], default='llava'); q.add_argument('--tasks', help='comma-separated task names')
+    q.add_argument('--format', choices=['llava', 'llava_next', 'sharegpt', 'jsonl', 'hf'], default='llava')
+    q.add_argument('--tasks', help='comma-separated task names')
+    q.add_argument('--read', choices=['charades_sta', 'hcstvg', 'vidstg', 'st_align', 'nuscenes'], help='read public annotation files')
+    q.add_argument('--meta', help="the dataset's side file for --read: Charades_v1 csv, VidOR folder, VidSTG file (ST-Align fps)")
     q.add_argument('--codec', default='llava_st'); q.add_argument('--units', choices=['metric', 'imperial'], default='metric')
     q.add_argument('--seed', type=int, default=0); q.add_argument('--no-balance', action='store_true')
     q = add('lift', cmd_lift, 'pseudo-label a scene: 2D boxes + metric depth -> 3D tracks')

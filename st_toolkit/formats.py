@@ -4,28 +4,86 @@
 
 # %% ../nbs/07_formats.ipynb #072c96fb
 from __future__ import annotations
-import json, math, os, re
+import copy, csv, json, math, os, re, warnings
+from collections import Counter
 from pathlib import Path
 import numpy as np
 from .core import Track, Scene, Event, SceneError, TrackError, read_json
 from .templates import check_sample, SampleError
 
 # %% auto #0
-__all__ = ['FORMATS', 'FormatError', 'read_charades_sta', 'read_hcstvg', 'read_vidstg', 'read_st_align', 'read_nuscenes',
-           'to_llava', 'from_llava', 'to_sharegpt', 'from_sharegpt', 'llamafactory_dataset_info', 'to_hf', 'from_hf',
-           'write_dataset', 'read_jsonl', 'read_dataset']
+__all__ = ['OVERRUN', 'NUSCENES_NAMES', 'READERS', 'FORMATS', 'FormatError', 'FormatWarning', 'Scenes', 'charades_lengths',
+           'read_charades_sta', 'read_hcstvg', 'read_vidstg', 'vidstg_fps', 'read_st_align', 'nuscenes_name',
+           'read_nuscenes', 'read_annotations', 'to_llava', 'from_llava', 'to_sharegpt', 'from_sharegpt',
+           'llamafactory_dataset_info', 'to_hf', 'from_hf', 'write_dataset', 'read_jsonl', 'read_dataset']
 
 # %% ../nbs/07_formats.ipynb #69d0dcdf
 class FormatError(ValueError):
     "A malformed annotation or dataset file; the message names the file, the line or item, the field and the problem."
+    def __init__(self, msg, reason=None):
+        super().__init__(msg)
+        self.reason = reason or msg
 
-def _fail(path, where, msg):
-    "Raise `FormatError` as '<file>: <where>: <msg>'."
-    raise FormatError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}")
+class FormatWarning(UserWarning):
+    "Records of an annotation file were skipped, changed or read with assumed values."
+
+def _fail(path, where, msg, reason=None):
+    "Raise `FormatError` as '<file>: <where>: <msg>' (`reason`: the short category a skip is counted under)."
+    raise FormatError(f"{path}: {where}: {msg}" if where else f"{path}: {msg}", reason or re.split(r',? got ', msg)[0])
 
 def _load_json(path):
-    "Parse a JSON file; `FormatError` with line and column when it is not JSON."
-    return read_json(path, FormatError, 'file')
+    "Parse a JSON file (a UTF-8 byte-order mark is allowed); `FormatError` with line and column when it is not JSON."
+    path = Path(path)
+    if not path.exists(): raise FormatError(f"{path}: file not found")
+    try: return json.loads(path.read_text(encoding='utf-8-sig'))
+    except json.JSONDecodeError as e:
+        raise FormatError(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+
+def _read_text(path):
+    "A text file's content, UTF-8 with an optional byte-order mark (Windows editors write one)."
+    path = Path(path)
+    if not path.exists(): raise FormatError(f"{path}: file not found")
+    return path.read_text(encoding='utf-8-sig')
+
+# %% ../nbs/07_formats.ipynb #5fd16319
+class Scenes(list):
+    "The scenes read from a file, with what the reader skipped, changed and assumed ({reason: count} each)."
+    def __init__(self, items=(), source='', skipped=None, changed=None, assumed=None, notes=None):
+        super().__init__(items)
+        self.source, self.notes = source, list(notes or [])
+        self.skipped, self.changed = Counter(skipped or {}), Counter(changed or {})
+        self.assumed = Counter(assumed or {})
+    def summary(self):
+        "One line per kind: 'skipped 4 (start > end: 4)'."
+        kinds = (('skipped', self.skipped), ('changed', self.changed), ('assumed', self.assumed))
+        def one(k, c): return f"{k} {sum(c.values())} ({', '.join(f'{r}: {n}' for r, n in c.most_common())})"
+        return '; '.join(one(k, c) for k, c in kinds if c)
+    def __repr__(self): return f"Scenes({list.__repr__(self)}{', ' + self.summary() if self.summary() else ''})"
+
+# %% ../nbs/07_formats.ipynb #4660ec45
+class _Log:
+    "What a reader skipped, changed or assumed; `on_error='raise'` raises at the first bad record instead."
+    def __init__(self, path, on_error):
+        if on_error not in ('raise', 'skip'): raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.path, self.on_error, self.res = path, on_error, Scenes(source=str(path))
+    def add(self, kind, where, reason, n=1):
+        "Count `reason` under `kind` ('skipped', 'changed', 'assumed') and keep where it happened."
+        getattr(self.res, kind)[reason] += n
+        self.res.notes.append((kind, where, reason))
+    def each(self, records, parse):
+        "`parse(where, record)` for each (where, record); a `FormatError` raises, or is counted as skipped."
+        out = []
+        for where, rec in records:
+            try: out.append(parse(where, rec))
+            except FormatError as e:
+                if self.on_error == 'raise': raise
+                self.add('skipped', where, e.reason)
+        return out
+    def done(self, scenes):
+        "The `Scenes` result; a `FormatWarning` says what was skipped, changed or assumed."
+        self.res.extend(scenes)
+        if self.res.summary(): warnings.warn(f"{self.path}: {self.res.summary()}", FormatWarning, stacklevel=3)
+        return self.res
 
 # %% ../nbs/07_formats.ipynb #70b91567
 def _get(d, key, path, where, kind=None, n=None):
@@ -59,41 +117,121 @@ def _track2d(tid, t, boxes, category=None, **attrs):
 def _xywh(b): return [b[0], b[1], b[0] + b[2], b[1] + b[3]]
 
 # %% ../nbs/07_formats.ipynb #61d04b5f
+def charades_lengths(*paths): # `Charades_v1_train.csv`, `Charades_v1_test.csv`, ...
+    "Video id -> length in seconds, from Charades' metadata files (columns `id` and `length`)."
+    out = {}
+    for p in paths:
+        with open(_exists(p), newline='', encoding='utf-8-sig') as f:
+            rows = csv.DictReader(f)
+            if not {'id', 'length'} <= set(rows.fieldnames or ()):
+                _fail(p, 'line 1', f"expected columns 'id' and 'length', got {rows.fieldnames}")
+            for r in rows: out[r['id']] = _seconds(p, f"line {rows.line_num}", r['length'], 'length')
+    return out
+
+def _exists(p):
+    if not Path(p).exists(): raise FormatError(f"{p}: file not found")
+    return p
+
+def _seconds(path, where, v, field):
+    "A finite number of seconds >= 0 from text, or a `FormatError` naming the field."
+    try: x = float(v)
+    except (TypeError, ValueError): x = math.nan
+    if not (math.isfinite(x) and x >= 0): _fail(path, where, f"{field} must be seconds >= 0, got {v!r}", f"bad {field}")
+    return x
+
+# %% ../nbs/07_formats.ipynb #a8e40569
+def _lookup(table, # None, {id: value}, a callable id -> value | None, or csv file(s) for `reader`
+            reader=None): # turns file paths into a table
+    "A function id -> value or None."
+    if table is None: return lambda k: None
+    if callable(table) and not isinstance(table, dict): return table
+    if isinstance(table, (str, os.PathLike, list, tuple)):
+        table = reader(*([table] if isinstance(table, (str, os.PathLike)) else table))
+    return lambda k: table.get(k)
+
+# %% ../nbs/07_formats.ipynb #e353f484
 _CHARADES = re.compile(r'^(\S+)\s+(\S+)\s+(\S+)\s*##(.*)$')
 
-def _charades_line(path, i, line):
+def _charades_line(path, where, line):
     "(video, t0, t1, sentence) of one Charades-STA line, or a `FormatError` naming the line."
     m = _CHARADES.match(line.strip())
-    if not m: _fail(path, f"line {i}", f"expected 'video start end##sentence', got {_short(line.strip())}")
+    if not m: _fail(path, where, f"expected 'video start end##sentence', got {_short(line.strip())}", 'malformed line')
     vid, a, b, text = m.groups()
-    try: t0, t1 = float(a), float(b)
-    except ValueError: _fail(path, f"line {i}", f"start and end must be seconds, got {a!r} and {b!r}")
-    if not (math.isfinite(t0) and math.isfinite(t1)) or t0 < 0 or t1 < t0: _fail(path, f"line {i}", f"span must satisfy 0 <= start <= end, got [{t0}, {t1}]")
-    if not text.strip(): _fail(path, f"line {i}", "empty sentence after '##'")
+    t0, t1 = _seconds(path, where, a, 'start'), _seconds(path, where, b, 'end')
+    if t1 < t0: _fail(path, where, f"span must satisfy 0 <= start <= end, got [{t0}, {t1}]", 'start > end')
+    if not text.strip(): _fail(path, where, "empty sentence after '##'", 'empty sentence')
     return vid, t0, t1, text.strip()
 
-# %% ../nbs/07_formats.ipynb #4ab87602
+def _charades_fast(line):
+    "(video, t0, t1, sentence) of a well-formed line, else None (`_charades_line` then names the problem)."
+    m = _CHARADES.match(line)
+    if m is None: return None
+    try: t0, t1 = float(m[2]), float(m[3])
+    except ValueError: return None
+    text = m[4].strip()
+    return (m[1], t0, t1, text) if text and 0 <= t0 <= t1 < math.inf else None
+
+# %% ../nbs/07_formats.ipynb #336b80a4
+OVERRUN = ('clip', 'drop', 'keep', 'raise')
+
+def _overrun(log, where, ev, dur, policy):
+    "The event with its span fitted to [0, dur] by `policy`, or None when it is skipped (counted in `log`)."
+    if dur is None or ev.t1 <= dur + 1e-9: return ev
+    if policy == 'keep':
+        log.add('changed', where, 'span past the video end kept')
+        return ev
+    if policy == 'raise': _fail(log.path, where,
+                                f"span [{ev.t0}, {ev.t1}] ends after the video's end {dur} s (overrun='raise')")
+    if policy == 'drop' or ev.t0 >= dur:
+        log.add('skipped', where, 'span past the video end')
+        return None
+    log.add('changed', where, 'span clipped to the video end')
+    return Event(ev.text, ev.t0, dur, ev.track_ids, ev.kind, dict(ev.attrs, end_given=ev.t1))
+
+# %% ../nbs/07_formats.ipynb #22a9a1d3
+def _charades_scene(log, vid, evs, dur, fps, width, height, ext, video_dir, overrun):
+    "One video's queries as a `Scene` (spans fitted by `overrun`; the length assumed when unknown)."
+    known = dur is not None
+    if known and max(e.t1 for e in evs) > dur + 1e-9:
+        evs = [e if e.t1 <= dur + 1e-9 else _overrun(log, f"line {e.attrs['line']}", e, dur, overrun) for e in evs]
+        evs = [e for e in evs if e is not None]
+    if not known: log.add('assumed', f"video {vid}", 'video length unknown (last query end used)')
+    if not evs: return None
+    return Scene([], fps, width, height, video=vid + ext, events=evs, name=vid, root=video_dir,
+                 duration=dur if known else max(e.t1 for e in evs),
+                 meta=dict(source='charades_sta', file=str(log.path), duration_known=known,
+                           fps_known=False, size_known=False))
+
+def _checked_line(path): return lambda w, l: _charades_line(path, w, l)
+
 def read_charades_sta(path, # a Charades-STA annotation file (`charades_sta_test.txt`)
-                      durations:dict=None, # video id -> duration in seconds (default: the last query's end)
+                      durations=None, # video id -> length (s): a dict, a callable, or Charades_v1_*.csv path(s)
                       fps:float=30.0, # frame rate to assume (the file has none)
                       width:int=480, height:int=270, # frame size to assume (Charades' 480p release)
                       video_dir=None, # folder of the videos; `video` is '<id>.mp4' relative to it
-                      ext:str='.mp4'):
-    "One `Scene` per video, each query an `Event` (kind 'tvg', no tracks)."
-    path, by = Path(path), {}
-    if not path.exists(): raise FormatError(f"{path}: file not found")
-    for i, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip(): vid, t0, t1, text = _charades_line(path, i, line); by.setdefault(vid, []).append(Event(text, t0, t1, kind='tvg', attrs=dict(line=i)))
-    durations = durations or {}
-    return [Scene([], fps, width, height, video=vid + ext, events=evs, name=vid, root=video_dir,
-                  duration=durations.get(vid, max(e.t1 for e in evs)),
-                  meta=dict(source='charades_sta', file=str(path), duration_known=vid in durations, fps_known=False, size_known=False))
-            for vid, evs in by.items()]
+                      ext:str='.mp4',
+                      on_error:str='skip', # a bad line: 'raise', or 'skip' it (counted in `skipped`)
+                      overrun:str='clip'): # a query past the video's end: one of `OVERRUN`
+    "One `Scene` per video, each query an `Event` (kind 'tvg', no tracks); a `Scenes` list with what was skipped."
+    if overrun not in OVERRUN: raise ValueError(f"overrun must be one of {OVERRUN}, got {overrun!r}")
+    log, by, length = _Log(Path(path), on_error), {}, _lookup(durations, charades_lengths)
+    for i, line in enumerate(_read_text(path).splitlines(), 1):
+        r = _charades_fast(line) or (line.strip() and log.each([(f"line {i}", line)], _checked_line(path)))
+        if not r: continue  # a blank line, or a bad one (raised or counted by `log`)
+        vid, t0, t1, text = r if isinstance(r, tuple) else r[0]
+        by.setdefault(vid, []).append(Event(text, t0, t1, kind='tvg', attrs=dict(line=i)))
+    out = [_charades_scene(log, v, evs, length(v), fps, width, height, ext, video_dir, overrun) for v,
+           evs in by.items()]
+    return log.done([s for s in out if s is not None])
 
 # %% ../nbs/07_formats.ipynb #978994a4
 def _hcstvg_size(path, where, a):
-    "(width, height) from v2's `img_size` [h, w] or v1's `width`/`height`."
-    if 'img_size' in a: h, w = _get(a, 'img_size', path, where, 'numbers', 2); return int(w), int(h)
+    "(width, height) from v2's `img_size` [h, w] (or [h, w, channels]) or v1's `width`/`height`."
+    if 'img_size' in a:
+        sz = _get(a, 'img_size', path, where)
+        if not (_is_numbers(sz) and len(sz) in (2, 3)):
+            _fail(path, where, f"field 'img_size' must be [h, w] or [h, w, 3], got {_short(sz)}")
+        return int(sz[1]), int(sz[0])
     return int(_get(a, 'width', path, where, 'number')), int(_get(a, 'height', path, where, 'number'))
 
 def _hcstvg_boxes(path, where, a):
@@ -105,96 +243,248 @@ def _hcstvg_boxes(path, where, a):
     return [_xywh(b) for b in bb]
 
 # %% ../nbs/07_formats.ipynb #df7579e6
-def _hcstvg_scene(path, name, a, fps, clip_s, video_dir):
+def _hcstvg_scene(path, name, a, fps, clip_s, video_dir, first_frame):
     "One HC-STVG entry as a `Scene` with the tube as track 'target' and the sentence as an `Event`."
     where = f"item {name!r}"
     n, st = int(_get(a, 'img_num', path, where, 'number')), int(_get(a, 'st_frame', path, where, 'number'))
     W, H = _hcstvg_size(path, where, a)
     boxes, text = _hcstvg_boxes(path, where, a), a.get('English', a.get('caption'))
     if not isinstance(text, str) or not text.strip(): _fail(path, where, "missing sentence (field 'English' in v2, 'caption' in v1)")
-    if st < 1 or st - 1 + len(boxes) > n: _fail(path, where, f"tube frames {st}..{st - 1 + len(boxes)} leave the video's frames 1..{n}")
+    i0, last = st - first_frame, st - 1 + len(boxes)
+    if i0 < 0 or i0 + len(boxes) > n:
+        _fail(path, where, f"tube frames {st}..{last} leave the video's frames {first_frame}..{n - 1 + first_frame}"
+                           f" (first_frame={first_frame})")
     fps = fps or n / clip_s
-    t = (st - 1 + np.arange(len(boxes))) / fps
+    t = (i0 + np.arange(len(boxes))) / fps
     trk = _track2d('target', t, boxes, category='person')
-    ev = Event(text.strip(), t[0], t[-1] + 1 / fps, ['target'], kind='stvg', attrs={k: a[k] for k in ('st_time', 'ed_time', 'st_frame', 'ed_frame') if k in a})
+    keep = ('st_time', 'ed_time', 'st_frame', 'ed_frame', 'Chinese')
+    ev = Event(text.strip(), t[0], t[-1] + 1 / fps, ['target'], kind='stvg', attrs={k: a[k] for k in keep if k in a})
     return Scene([trk], fps, W, H, video=name, events=[ev], name=Path(name).stem, duration=n / fps, root=video_dir,
-                 meta=dict(source='hcstvg', file=str(path), fps_known=False))
+                 meta=dict(source='hcstvg', file=str(path), fps_known=False, first_frame=first_frame))
 
 def read_hcstvg(path, # an HC-STVG v1 or v2 annotation file
                 fps:float=None, # frame rate (default: img_num / clip_s)
                 clip_s:float=20.0, # clip length in seconds (HC-STVG clips are 20 s)
-                video_dir=None): # folder of the videos
+                video_dir=None, # folder of the videos
+                on_error:str='skip', # a bad item: 'raise', or 'skip' it (counted in `skipped`)
+                first_frame:int=1): # number of the video's first frame in `st_frame`: 1 (HC-STVG README, STCAT,
+                                    # CG-STVG) or 0 (TubeDETR's preprocessing)
     "One `Scene` per HC-STVG video: the tube as track 'target', the sentence as an 'stvg' `Event`."
-    d = _load_json(path)
+    if first_frame not in (0, 1): raise ValueError(f"first_frame must be 0 or 1, got {first_frame!r}")
+    d, log = _load_json(path), _Log(Path(path), on_error)
     if not isinstance(d, dict): _fail(path, '', f"expected a JSON object keyed by video name, got {type(d).__name__}")
-    return [_hcstvg_scene(path, name, a, fps, clip_s, video_dir) for name, a in d.items()]
+    return log.done(log.each([(f"item {k!r}", (k, a)) for k, a in d.items()],
+                             lambda w, r: _hcstvg_scene(path, r[0], r[1], fps, clip_s, video_dir, first_frame)))
 
 # %% ../nbs/07_formats.ipynb #3816c5f8
-def _vidor_tracks(path, vo, seg, cats, fps):
-    "Tracks of every tid seen in the frames `seg` of a VidOR annotation."
-    rows = {}
+def _vidor_boxes(path, vo):
+    "tid -> (frames (N,), boxes (N, 4) xyxy) of a VidOR annotation: one pass to collect, numpy to check and group."
     traj = _get(vo, 'trajectories', path, 'video', list)
-    for f in range(seg[0], min(seg[1], len(traj))):
-        for j, o in enumerate(traj[f]):
+    try:
+        rows = [(f, o['tid'], (b := o['bbox'])['xmin'], b['ymin'], b['xmax'], b['ymax']) for f,
+                objs in enumerate(traj) for o in objs]
+        a = np.array([r[:1] + r[2:] for r in rows], float).reshape(-1, 5)
+        ok = np.isfinite(a).all()
+    except (KeyError, TypeError, ValueError): ok = False
+    if not ok: _vidor_bad(path, traj)
+    return _vidor_group(a[:, 0].astype(int), np.array([r[1] for r in rows]), a[:, 1:])
+
+def _vidor_group(fr, tid, xyxy):
+    "tid -> (frames (N,), boxes (N, 4) xyxy), each tid's boxes in file order."
+    order = np.argsort(tid, kind='stable')
+    keys, first = np.unique(tid[order], return_index=True)
+    return {k.item(): (fr[g], xyxy[g]) for k, g in zip(keys, np.split(order, first[1:]))}
+
+def _vidor_bad(path, traj):
+    "Raise a `FormatError` naming the first malformed box of `trajectories`."
+    for f, objs in enumerate(traj):
+        for j, o in enumerate(objs if isinstance(objs, list) else [objs]):
             b = o.get('bbox') if isinstance(o, dict) else None
-            if not isinstance(b, dict) or not _is_numbers([b.get(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')]):
-                _fail(path, f"trajectories[{f}][{j}]", f"expected {{tid, bbox: {{xmin, ymin, xmax, ymax}}}}, got {_short(o)}")
-            rows.setdefault(o.get('tid'), []).append((f, [b['xmin'], b['ymin'], b['xmax'], b['ymax']]))
-    return [_track2d(str(tid), [f / fps for f, _ in r], [b for _, b in r], category=cats.get(tid), generated=None) for tid, r in rows.items()]
+            xyxy = [b.get(k) for k in ('xmin', 'ymin', 'xmax', 'ymax')] if isinstance(b, dict) else None
+            if not (isinstance(o, dict) and 'tid' in o and xyxy and _is_numbers(xyxy)):
+                _fail(path, f"trajectories[{f}][{j}]",
+                      f"expected {{tid, bbox: {{xmin, ymin, xmax, ymax}}}}, got {_short(o)}", 'bad VidOR box')
+
+class _VidOR:
+    "The VidOR annotations under a folder: each file found, read and indexed once, however many items name it."
+    def __init__(self, folder): self.folder, self.paths, self.done, self.whole = folder, None, {}, {}
+    def get(self, vid):
+        "(path, {tid: (frames, boxes)}, video_path) of `vid`; a `FormatError` if it is missing or bad."
+        if self.paths is None: self.paths = {p.stem: p for p in Path(self.folder).rglob('*.json')}
+        if vid not in self.done: self.done[vid] = self._load(vid)
+        if isinstance(self.done[vid], FormatError): raise self.done[vid]
+        return self.done[vid]
+    def tracks(self, vid, fps):
+        "tid -> (frames, the tid's whole track, checked once; None if a box is bad) of `vid` at `fps`."
+        if (vid, fps) not in self.whole: self.whole[vid, fps] = _whole_tracks(self.get(vid)[1], fps)
+        return self.whole[vid, fps]
+    def _load(self, vid):
+        p = self.paths.get(vid)
+        if p is None: return FormatError(f"no VidOR annotation {vid}.json under {self.folder}", 'no VidOR annotation')
+        try: return (p, *_vidor_index(p))
+        except FormatError as e: return e
+
+def _vidor_index(p):
+    "(tid -> (frames, boxes), video_path) of one VidOR file: scanned as VidOR writes it, else parsed as JSON."
+    fast = _vidor_scan(p.read_bytes())
+    if fast is not None: return fast
+    vo = _load_json(p)
+    return _vidor_boxes(p, vo), vo.get('video_path')
+
+# %% ../nbs/07_formats.ipynb #5b0e6d42
+_VIDOR_XYXY = ('bbox.xmin', 'bbox.ymin', 'bbox.xmax', 'bbox.ymax')
+_TRAJECTORIES = re.compile(rb'"trajectories"\s*:\s*\[')
+_FRAMES = re.compile(rb'\[(\[(o(,o)*)?\](,\[(o(,o)*)?\])*)?\]')  # each box replaced by 'o'
+_NUMBER_BYTES = bytes(c if chr(c) in '0123456789.-' else 32 for c in range(256))
+
+def _vidor_slots(t):
+    "The numeric fields of a box's skeleton `t` (numbers deleted), in order, as 'tid', 'bbox.xmin', ...; else None."
+    try: d = json.loads(t.replace(b':,', b':0,').replace(b':}', b':0}'))
+    except ValueError: return None
+    def flat(d, pre=''): return [x for k, v in d.items() for x in (flat(v, pre + k + '.') if isinstance(v, dict)
+                                                                     else [(pre + k, v)])]
+    slots = tuple(k for k, v in flat(d) if v == 0 and type(v) is int)
+    return slots if {'tid', *_VIDOR_XYXY} <= set(slots) else None
+
+def _vidor_layout(sk):
+    "(box slots, frame of each box) from the skeleton of `trajectories`, or None unless all boxes have the same fields."
+    slots, kinds = None, 0
+    while (a := sk.find(b'{')) >= 0 and (kinds := kinds + 1) <= 16:
+        e = sk.find(b'}', sk.find(b'}', a) + 1)
+        t = sk[a:e + 1]
+        if e < 0 or t.count(b'{') != 2 or (s := _vidor_slots(t)) is None or (slots and s != slots): return None
+        slots, sk = s, sk.replace(t, b'o')
+    if slots is None or kinds > 16 or not _FRAMES.fullmatch(sk): return None
+    a = np.frombuffer(sk, np.uint8)
+    return slots, (np.cumsum(a == ord('[')) - 2)[a == ord('o')]
+
+def _vidor_scan(raw):
+    "(tid -> (frames, boxes), video_path) of a VidOR file as `json.dump` writes it, without a dict per box, or None."
+    raw = raw.removeprefix(b'\xef\xbb\xbf')
+    k = _TRAJECTORIES.search(raw)
+    if k is None or raw.count(b'"trajectories"') != 1: return None
+    i = k.end() - 1
+    j = i + 2 if raw.startswith(b'[]', i) else raw.find(b']]', i) + 2
+    try: head = json.loads(raw[:i] + b'[]' + raw[j:]) if j > i else None
+    except ValueError: return None
+    lay = _vidor_layout(raw[i:j].translate(None, b'0123456789.- \t\r\n')) if isinstance(head, dict) else None
+    if lay is None: return None
+    (slots, fr), x = lay, raw[i:j].translate(_NUMBER_BYTES).split()
+    if len(x) != len(slots) * len(fr): return None
+    try: v = np.array(x, float).reshape(len(fr), len(slots))  # every number checked, as json would
+    except ValueError: return None
+    tid, xyxy = v[:, slots.index('tid')], v[:, [slots.index(k) for k in _VIDOR_XYXY]]
+    if not (np.isfinite(xyxy).all() and (tid == np.round(tid)).all()): return None
+    return _vidor_group(fr, tid.astype(int), xyxy), head.get('video_path')
+
+
+# %% ../nbs/07_formats.ipynb #bd7eedf8
+def _whole_tracks(boxes, fps):
+    "tid -> (frames, its whole track, or None when a box is bad: each item then checks its own part and names it)."
+    out = {}
+    for tid, (fr, bx) in boxes.items():
+        try: out[tid] = fr, _track2d(str(tid), fr / fps, bx, generated=None)
+        except TrackError: out[tid] = fr, None
+    return out
+
+def _part(trk, i0, i1, category):
+    "Samples i0:i1 of a checked track as a new track, not checked again (a part of a valid track is valid)."
+    p = copy.copy(trk)
+    p.t, p.xyz, p.boxes = trk.t[i0:i1].copy(), trk.xyz[i0:i1].copy(), trk.boxes[i0:i1].copy()
+    p.category, p.attrs = category, dict(trk.attrs)
+    return p
+
+def _vidor_tracks(whole, boxes, seg, cats, fps):
+    "Tracks of every tid with boxes in the frames seg[0]..seg[1] (both included)."
+    out = []
+    for tid, (fr, trk) in whole.items():
+        i0, i1 = np.searchsorted(fr, [seg[0], seg[1] + 1])
+        if i1 <= i0: continue
+        out.append(_part(trk, i0, i1, cats.get(tid)) if trk is not None else
+                   _track2d(str(tid), fr[i0:i1] / fps, boxes[tid][1][i0:i1], category=cats.get(tid), generated=None))
+    return out
 
 def _vidstg_events(path, where, a, fps, ids):
-    "The item's captions and questions as 'stvg' `Event`s over `temporal_gt`."
-    g = _get(a, 'temporal_gt', path, where, dict)
-    t0, t1 = _get(g, 'begin_fid', path, where + ".temporal_gt", 'number') / fps, _get(g, 'end_fid', path, where + ".temporal_gt", 'number') / fps
+    "The item's captions and questions as 'stvg' `Event`s over `temporal_gt` (its end frame excluded)."
+    g, wg = _get(a, 'temporal_gt', path, where, dict), where + '.temporal_gt'
+    t0, t1 = _get(g, 'begin_fid', path, wg, 'number') / fps, _get(g, 'end_fid', path, wg, 'number') / fps
     evs = []
     for key, qtype in (('captions', 'declarative'), ('questions', 'interrogative')):
         for j, c in enumerate(a.get(key, [])):
             w = f"{where}.{key}[{j}]"
             tid, text = str(_get(c, 'target_id', path, w, 'number')), _get(c, 'description', path, w, str)
-            if tid not in ids: _fail(path, w, f"target_id {tid} has no boxes in the used segment (tracks: {sorted(ids)})")
+            if tid not in ids:
+                msg = f"target_id {tid} has no boxes in the used segment (tracks: {sorted(ids)})"
+                _fail(path, w, msg, 'target has no boxes')
             evs.append(Event(text, t0, t1, [tid], kind='stvg', attrs=dict(qtype=qtype, type=c.get('type'))))
     return evs
 
-# %% ../nbs/07_formats.ipynb #bd7eedf8
-def _find_vidor(vidor_dir, vid, cache):
-    "Path of `<vid>.json` anywhere under `vidor_dir`."
-    if not cache: cache.update({p.stem: p for p in Path(vidor_dir).rglob('*.json')})
-    return cache.get(str(vid))
+# %% ../nbs/07_formats.ipynb #916cf6e9
+def _vidstg_scene(path, where, i, a, vidor, video_dir):
+    "One VidSTG item as a `Scene`: every object's boxes in the used segment as tracks, every sentence an `Event`."
+    vid, fps = str(_get(a, 'vid', path, where)), _get(a, 'fps', path, where, 'number')
+    try: vp, boxes, vpath = vidor.get(vid)
+    except FormatError as e: _fail(path, f"{where} (vid {vid!r})", str(e), e.reason)
+    seg = _get(a, 'used_segment', path, where, dict)
+    seg = [int(_get(seg, k, path, where + '.used_segment', 'number')) for k in ('begin_fid', 'end_fid')]
+    cats = {o['tid']: o.get('category') for o in a.get('subject/objects', []) if isinstance(o, dict) and 'tid' in o}
+    try: trks = _vidor_tracks(vidor.tracks(vid, fps), boxes, seg, cats, fps)
+    except TrackError as e: _fail(path, f"{where} (VidOR {vp})", str(e), 'bad VidOR box')
+    evs = _vidstg_events(path, where, a, fps, {t.id for t in trks})
+    return Scene(trks, fps, int(_get(a, 'width', path, where, 'number')), int(_get(a, 'height', path, where, 'number')),
+                 video=vpath or f"{vid}.mp4", events=evs, name=f"{vid}_{i}", root=video_dir,
+                 duration=_get(a, 'frame_count', path, where, 'number') / fps,
+                 meta=dict(source='vidstg', file=str(path), vid=vid, used_segment=seg,
+                           used_relation=a.get('used_relation')))
 
 def read_vidstg(path, # a VidSTG annotation file (a list of items)
                 vidor_dir, # folder holding the VidOR annotations (`<vid>.json`, any depth)
-                video_dir=None): # folder of the videos (VidOR's `video_path` is relative to it)
+                video_dir=None, # folder of the videos (VidOR's `video_path` is relative to it)
+                on_error:str='skip'): # a bad item: 'raise', or 'skip' it (counted in `skipped`)
     "One `Scene` per VidSTG item: every object's boxes as tracks, every sentence an 'stvg' `Event`."
-    items, out, cache = _load_json(path), [], {}
+    items, log, vidor = _load_json(path), _Log(Path(path), on_error), _VidOR(vidor_dir)
     if not isinstance(items, list): _fail(path, '', f"expected a JSON list of items, got {type(items).__name__}")
-    for i, a in enumerate(items):
-        where = f"item {i}"
-        vid, fps = _get(a, 'vid', path, where), _get(a, 'fps', path, where, 'number')
-        vp = _find_vidor(vidor_dir, vid, cache)
-        if vp is None: _fail(path, f"{where} (vid {vid!r})", f"no VidOR annotation {vid}.json under {vidor_dir}")
-        vo, seg = _load_json(vp), _get(a, 'used_segment', path, where, dict)
-        cats = {o['tid']: o.get('category') for o in a.get('subject/objects', []) if isinstance(o, dict) and 'tid' in o}
-        trks = _vidor_tracks(vp, vo, (int(seg.get('begin_fid', 0)), int(seg.get('end_fid', 0))), cats, fps)
-        evs = _vidstg_events(path, where, a, fps, {t.id for t in trks})
-        out.append(Scene(trks, fps, int(_get(a, 'width', path, where, 'number')), int(_get(a, 'height', path, where, 'number')),
-                         video=vo.get('video_path', f"{vid}.mp4"), events=evs, name=f"{vid}_{i}", root=video_dir,
-                         duration=_get(a, 'frame_count', path, where, 'number') / fps,
-                         meta=dict(source='vidstg', file=str(path), vid=str(vid), used_relation=a.get('used_relation'))))
-    return out
+    return log.done(log.each([(f"item {i}", (i, a)) for i, a in enumerate(items)],
+                             lambda w, r: _vidstg_scene(path, w, r[0], r[1], vidor, video_dir)))
 
 # %% ../nbs/07_formats.ipynb #82b06c67
+_ST_ALIGN_ASKS = [re.compile('^' + re.escape(p).replace(r'\[T\]', '(.+?)') + '$', re.S | re.I) for p in (
+    "At which time interval in the video can we see [T] occurring?",
+    "During which frames can we see [T] happening in the video?",
+    "Between which frames is [T] visible in the video?", "At what point in the video can we observe [T] taking place?",
+    "Between which two frames can we witness [T] occurring in the video?",
+    "During which frames in the video can we observe [T] happening?",
+    "Between which frames can we find [T] taking place in the video?",
+    "At what point in the video can we witness [T] happening?",
+    "Between which two frames in the video can we observe [T] taking place?",
+    "During which frames does [T] occur in the video?")]
+
 def _st_align_task(q, a):
     "'svg', 'elc' or 'stvg' from where the placeholders sit."
     if 'Ends in <e>' in a or 'Starts in <s>' in q: return 'elc'
     return 'svg' if '<s>' in q else 'stvg'
 
 def _st_align_text(q, a, task):
-    "The event sentence: ELC's caption from the answer, else the question without its span and the video tag."
+    "The event sentence: ELC's caption from the answer, else the question without tag, span, instruction and wrapper."
     if task == 'elc': return re.sub(r'\s*Object bounding box:\s*<bboxes>\s*$', '', re.sub(r'^\s*Ends in <e>,?\s*', '', a)).strip()
     q = re.sub(r'^\s*From <s> to <e>,?\s*', '', q.replace('<video>\n', '').replace('<video>', '')).strip()
-    return q[:1].upper() + q[1:]
+    q = re.sub(r'\s*Please\b.*$', '', q, flags=re.S).strip()
+    m = next((m for p in _ST_ALIGN_ASKS if (m := p.match(q))), None)
+    return m.group(1).strip() if m else q[:1].upper() + q[1:]
 
-# %% ../nbs/07_formats.ipynb #0360d007
+# %% ../nbs/07_formats.ipynb #0d0eddec
+def vidstg_fps(*paths): # VidSTG annotation files
+    "Video id -> frame rate, from VidSTG annotation files (each item has its video's `fps`)."
+    items = [a for p in paths for a in _load_json(p)]
+    return {str(a['vid']): a['fps'] for a in items if isinstance(a, dict) and 'vid' in a and 'fps' in a}
+
+def _fps_of(fps, video):
+    "The frame rate of `video` from a number, a table (path or stem) or a callable; None when unknown."
+    if fps is None or isinstance(fps, (int, float)): return fps
+    if callable(fps) and not isinstance(fps, dict): return fps(video)
+    return fps.get(video, fps.get(Path(video).stem))
+
+# %% ../nbs/07_formats.ipynb #5fc5c5d4
 def _st_align_tubes(path, where, st, fps):
     "Tracks for the `spatial_token` tubes ({frame: [x, y, w, h]}), named after the placeholder."
     out = []
@@ -206,31 +496,45 @@ def _st_align_tubes(path, where, st, fps):
         out.append(_track2d(k.strip('<>'), [int(f) / fps for f in fr], [_xywh(v[f]) for f in fr]))
     return out
 
-def _st_align_scene(path, i, a, fps, video_dir):
+def _st_align_video(path, where, a):
+    "The item's video: `video_path` (benchmark layout) or `video` (training layout)."
+    v = a.get('video_path', a.get('video')) if isinstance(a, dict) else None
+    if not isinstance(v, str): _fail(path, where, "missing field 'video_path' (or 'video' in the training layout)")
+    return v
+
+# %% ../nbs/07_formats.ipynb #630df6b1
+def _st_align_scene(log, path, where, i, a, fps, video_dir):
     "One ST-Align item as a `Scene` with one `Event` (kind = its task)."
-    where = f"item {i}"
     m, conv = _get(a, 'meta', path, where, dict), _get(a, 'conversations', path, where, list)
+    video = _st_align_video(path, where, a)
     if len(conv) < 2 or not all(isinstance(c, dict) and isinstance(c.get('value'), str) for c in conv[:2]):
         _fail(path, where, "field 'conversations' needs a human turn and a gpt turn with string values")
     W, H = _get(m, 'width', path, where + '.meta', 'number'), _get(m, 'height', path, where + '.meta', 'number')
     f0, f1 = _get(m, 'split', path, where + '.meta', 'numbers', 2)
-    tt, st = m.get('time_token', {}), m.get('spatial_token', {})
-    trks = _st_align_tubes(path, where, st, fps)
+    rate = _fps_of(fps, video)
+    if rate is None: log.add('assumed', where, 'fps unknown (30 assumed)')
+    tt, st, rate = m.get('time_token', {}), m.get('spatial_token', {}), rate or 30.0
+    trks = _st_align_tubes(path, where, st, rate)
     q, ans = conv[0]['value'], conv[1]['value']
     task = _st_align_task(q, ans)
-    s, e = tt.get('<s>', f0), tt.get('<e>', f1)
-    ev = Event(_st_align_text(q, ans, task), s / fps, e / fps, [t.id for t in trks], kind=task,
-               attrs=dict(st_align=a, boxes_in={k: _xywh(v) for k, v in st.items() if _is_numbers(v, 4)}))
-    return Scene(trks, fps, int(W), int(H), video=_get(a, 'video_path', path, where, str), events=[ev], name=f"st_align_{i}",
-                 root=video_dir, duration=(f1 + 1) / fps, meta=dict(source='st_align', file=str(path), split=[f0, f1], fps_known=False))
+    text, (s, e) = _st_align_text(q, ans, task), (tt.get('<s>', f0), tt.get('<e>', f1))
+    boxes_in = {k: _xywh(v) for k, v in st.items() if _is_numbers(v, 4)}
+    qtype = 'interrogative' if text.endswith('?') else 'declarative'
+    attrs = dict(st_align=a, qtype=qtype, boxes_in=boxes_in)
+    ev = Event(text, s / rate, e / rate, [t.id for t in trks], kind=task, attrs=attrs)
+    meta = dict(source='st_align', file=str(path), split=[f0, f1], fps_known=_fps_of(fps, video) is not None)
+    return Scene(trks, rate, int(W), int(H), video=video, events=[ev], name=f"st_align_{i}", root=video_dir,
+                 duration=(f1 + 1) / rate, meta=meta)
 
-def read_st_align(path, # an ST-Align benchmark JSON file (a list of items)
-                  fps:float=30.0, # frame rate that turns frames into seconds (not in the file)
-                  video_dir=None): # folder of the videos
+def read_st_align(path, # an ST-Align JSON file (a list of items; benchmark or training layout)
+                  fps=None, # a number, {video or stem: fps}, a callable, or None (30, counted as assumed)
+                  video_dir=None, # folder of the videos
+                  on_error:str='skip'): # a bad item: 'raise', or 'skip' it (counted in `skipped`)
     "One `Scene` per ST-Align item: its box tube as a track, its sentence and span as an `Event` of kind 'stvg'|'svg'|'elc'."
-    items = _load_json(path)
+    items, log = _load_json(path), _Log(Path(path), on_error)
     if not isinstance(items, list): _fail(path, '', f"expected a JSON list of items, got {type(items).__name__}")
-    return [_st_align_scene(path, i, a, fps, video_dir) for i, a in enumerate(items)]
+    return log.done(log.each([(f"item {i}", (i, a)) for i, a in enumerate(items)],
+                             lambda w, r: _st_align_scene(log, path, w, r[0], r[1], fps, video_dir)))
 
 # %% ../nbs/07_formats.ipynb #5fc64806
 _NUSC_TABLES = ('scene', 'sample', 'sample_annotation', 'instance', 'category')
@@ -245,6 +549,24 @@ def _nusc_table(folder, name, fields):
     return p, {r['token']: r for r in rows}
 
 # %% ../nbs/07_formats.ipynb #a972bb5f
+NUSCENES_NAMES = {
+    'human.pedestrian.adult': 'adult', 'human.pedestrian.child': 'child',
+    'human.pedestrian.wheelchair': 'wheelchair user',
+    'human.pedestrian.stroller': 'stroller', 'human.pedestrian.personal_mobility': 'person on a scooter',
+    'human.pedestrian.police_officer': 'police officer', 'human.pedestrian.construction_worker': 'construction worker',
+    'animal': 'animal', 'vehicle.car': 'car', 'vehicle.motorcycle': 'motorcycle', 'vehicle.bicycle': 'bicycle',
+    'vehicle.bus.bendy': 'articulated bus', 'vehicle.bus.rigid': 'bus', 'vehicle.truck': 'truck',
+    'vehicle.construction': 'construction vehicle', 'vehicle.emergency.ambulance': 'ambulance',
+    'vehicle.emergency.police': 'police car', 'vehicle.trailer': 'trailer', 'movable_object.barrier': 'barrier',
+    'movable_object.trafficcone': 'traffic cone', 'movable_object.pushable_pullable': 'cart',
+    'movable_object.debris': 'debris', 'static_object.bicycle_rack': 'bicycle rack'}
+
+def nuscenes_name(category:str # a nuScenes category name, e.g. 'vehicle.bus.rigid'
+                 ) -> str:
+    "The words for a nuScenes category ('bus'); unknown ones: the last segment, underscores as spaces."
+    return NUSCENES_NAMES.get(category) or category.split('.')[-1].replace('_', ' ')
+
+# %% ../nbs/07_formats.ipynb #0d61e7b3
 def _nusc_track(p, inst, anns, t0, samples, cats):
     "One instance's annotations (sorted by time) as a 3D `Track`."
     rows = sorted(anns, key=lambda r: samples[r['sample_token']]['timestamp'])
@@ -253,12 +575,13 @@ def _nusc_track(p, inst, anns, t0, samples, cats):
     t = [(samples[r['sample_token']]['timestamp'] - t0) / 1e6 for r in rows]
     w, l, h = rows[0].get('size', (1, 1, 1))
     name = cats[inst['category_token']]['name']
-    return Track(inst['token'][:8], t, [r['translation'] for r in rows], category=name.split('.')[-1], size=(l, w, h),
+    return Track(inst['token'][:8], t, [r['translation'] for r in rows], category=nuscenes_name(name), size=(l, w, h),
                  attrs=dict(instance_token=inst['token'], nusc_category=name))
 
 def read_nuscenes(folder, # folder with scene/sample/sample_annotation/instance/category .json tables
                   fps:float=2.0, # keyframe rate (nuScenes annotates keyframes at 2 Hz)
-                  width:int=1600, height:int=900): # image size of the front camera
+                  width:int=1600, height:int=900, # image size of the front camera
+                  on_error:str='skip'): # a scene without keyframes: 'raise', or 'skip' it (counted in `skipped`)
     "One `Scene` per nuScenes scene: one 3D `Track` per instance (seconds, metres, global frame)."
     _, scenes = _nusc_table(folder, 'scene', ('name', 'first_sample_token'))
     ps, samples = _nusc_table(folder, 'sample', ('timestamp', 'scene_token'))
@@ -268,22 +591,51 @@ def read_nuscenes(folder, # folder with scene/sample/sample_annotation/instance/
     for a in anns.values():
         if a['sample_token'] not in samples: _fail(pa, f"record {a['token']}", f"sample_token {a['sample_token']!r} is not in sample.json")
         if a['instance_token'] not in insts: _fail(pa, f"record {a['token']}", f"instance_token {a['instance_token']!r} is not in instance.json")
-    return [_nusc_scene(pa, sc, samples, anns, insts, cats, fps, width, height) for sc in scenes.values()]
+    log, by, rows = _Log(Path(folder) / 'scene.json', on_error), {}, {}
+    for k, smp in samples.items(): by.setdefault(smp['scene_token'], []).append(k)
+    for a in anns.values(): rows.setdefault(samples[a['sample_token']]['scene_token'], []).append(a)
+    def one(w, sc):
+        return _nusc_scene((log.path, pa), w, sc, by.get(sc['token'], []), rows.get(sc['token'], []),
+                           samples, insts, cats, fps, width, height)
+    out = log.each([(f"scene {sc['name']!r}", sc) for sc in scenes.values()], one)
+    for s in out:
+        for t in s.tracks:
+            if t.attrs['nusc_category'] not in NUSCENES_NAMES:
+                log.add('assumed', f"scene {s.name!r}", 'category outside the 23 classes (last segment used)')
+    return log.done(out)
 
-def _nusc_scene(pa, sc, samples, anns, insts, cats, fps, W, H):
-    "The tracks of one nuScenes scene."
-    mine = {k for k, s in samples.items() if s['scene_token'] == sc['token']}
+def _nusc_scene(paths, where, sc, mine, anns, samples, insts, cats, fps, W, H):
+    "The tracks of one nuScenes scene (`mine`: the tokens of its samples; `anns`: its annotations)."
+    (ps, pa), by = paths, {}
+    if not mine: _fail(ps, where, "has no samples (keyframes) in sample.json", 'scene without samples')
     t0 = min(samples[k]['timestamp'] for k in mine)
-    by = {}
-    for a in anns.values():
-        if a['sample_token'] in mine: by.setdefault(a['instance_token'], []).append(a)
+    for a in anns: by.setdefault(a['instance_token'], []).append(a)
     trks = [_nusc_track(pa, insts[i], rows, t0, samples, cats) for i, rows in by.items()]
     dur = (max(samples[k]['timestamp'] for k in mine) - t0) / 1e6
     return Scene(trks, fps, W, H, name=sc['name'], duration=dur,
                  meta=dict(source='nuscenes', scene_token=sc['token'], description=sc.get('description', ''), t0_us=t0))
 
 # %% ../nbs/07_formats.ipynb #688fc53e
+READERS = dict(charades_sta=read_charades_sta, hcstvg=read_hcstvg, vidstg=read_vidstg, st_align=read_st_align,
+               nuscenes=read_nuscenes)
+
+def read_annotations(fmt:str, # one of `READERS`
+                     path, # the annotation file (a folder of tables for 'nuscenes')
+                     meta=None, # Charades lengths csv, VidOR folder ('vidstg'), or a VidSTG file (fps, 'st_align')
+                     **kw): # passed to the reader (e.g. `on_error=`)
+    "`Scenes` from a public annotation file in format `fmt`."
+    if fmt not in READERS:
+        raise FormatError(f"{path}: unknown annotation format {fmt!r}; choose one of {list(READERS)}")
+    if fmt == 'vidstg' and meta is None:
+        raise FormatError(f"{path}: 'vidstg' needs the VidOR annotation folder (meta=)")
+    key = dict(charades_sta='durations', vidstg='vidor_dir', st_align='fps').get(fmt)
+    if key and meta is not None: kw[key] = vidstg_fps(meta) if fmt == 'st_align' else meta
+    return READERS[fmt](path, **kw)
+
+# %% ../nbs/07_formats.ipynb #da1f2041
 _EXTRAS = ('task', 'scene', 'clip', 'overlays', 'gt', 'meta')
+_JSON_COLS = ('clip', 'overlays', 'gt', 'meta')
+_TAGS = dict(llava='<video>\n', llava_next='<image>\n')
 
 def _checked(samples):
     "The samples, each checked against the schema (a `FormatError` naming the index)."
@@ -293,13 +645,24 @@ def _checked(samples):
         except SampleError as e: raise FormatError(f"sample {i}: {e}") from None
     return out
 
-def to_llava(samples): # QA samples (the templates schema)
-    "LLaVA-style records: `video`, `conversations` (human/gpt, '<video>\\n' prefix) and our extras."
-    return [dict(id=s['id'], video=s['video'], conversations=[dict(**{'from': 'human'}, value='<video>\n' + s['question']),
-                                                             dict(**{'from': 'gpt'}, value=s['answer'])],
-                 **{k: s[k] for k in _EXTRAS}) for s in _checked(samples)]
+def _flat(s):
+    "The sample's extras with the parts whose type varies by task as JSON strings (one type per column)."
+    return {k: json.dumps(s[k], allow_nan=False) if k in _JSON_COLS else s[k] for k in _EXTRAS}
 
-# %% ../nbs/07_formats.ipynb #efe7a26c
+def _unflat(path, where, r):
+    "The extras of a stored record, JSON strings decoded (records written as plain objects are taken too)."
+    try: return {k: json.loads(r[k]) if isinstance(r.get(k), str) and k in _JSON_COLS else r.get(k) for k in _EXTRAS}
+    except json.JSONDecodeError as e: _fail(path, where, f"fields {list(_JSON_COLS)} must hold JSON ({e.msg})")
+
+# %% ../nbs/07_formats.ipynb #ce93dd47
+def to_llava(samples, # QA samples (the templates schema)
+             tag:str='<video>\n'): # video placeholder: '<video>\n' LLaVA-ST, '<image>\n' LLaVA-NeXT/OneVision/Video
+    "LLaVA-style records: `video`, `conversations` (human/gpt, `tag` before the question) and our extras."
+    return [dict(id=s['id'], video=s['video'], conversations=[dict(**{'from': 'human'}, value=tag + s['question']),
+                                                             dict(**{'from': 'gpt'}, value=s['answer'])], **_flat(s))
+            for s in _checked(samples)]
+
+# %% ../nbs/07_formats.ipynb #08ef541b
 def _turns(path, i, conv, roles, key_role, key_text):
     "(question, answer) of a two-turn conversation, checked."
     if not isinstance(conv, list) or len(conv) < 2 or not all(isinstance(c, dict) for c in conv):
@@ -310,27 +673,40 @@ def _turns(path, i, conv, roles, key_role, key_text):
     if not (isinstance(q, str) and isinstance(a, str)): _fail(path, f"record {i}", f"turn values must be strings, got {_short(q)}, {_short(a)}")
     return q, a
 
-def _strip_tag(path, i, q, tag):
-    "The question with the leading video tag removed (it must be there)."
-    if not q.startswith(tag): _fail(path, f"record {i}", f"the user turn must start with {tag!r}, got {_short(q)}")
-    return q[len(tag):]
+def _strip_tag(path, i, q, tags):
+    "The question with its leading video tag (one of `tags`) removed (one must be there)."
+    t = next((t for t in tags if q.startswith(t)), None)
+    if t is None: _fail(path, f"record {i}",
+                        f"the user turn must start with {' or '.join(map(repr, tags))}, got {_short(q)}")
+    return q[len(t):]
 
 def _sample(path, i, s):
     "A sample checked against the schema, errors naming the file and record."
     try: return check_sample(s)
     except SampleError as e: _fail(path, f"record {i}", str(e))
 
-def from_llava(records, # LLaVA-style records (as written by `to_llava`)
+# %% ../nbs/07_formats.ipynb #00602e33
+def _chat(path, i, r, n_turns, source):
+    "Extras for a record another tool wrote: a chat sample (one question, one answer)."
+    if n_turns > 2: _fail(path, f"record {i}", f"{n_turns} turns; a QA sample holds one question and one answer")
+    meta = dict(source=source, whole_video=True)
+    return dict(task='chat', scene='', clip=dict(t0=0.0, t1=0.0), overlays=[], meta=meta)
+
+def from_llava(records, # LLaVA-style records (`to_llava`'s, or LLaVA-NeXT's own video records)
                path='<records>'): # where they came from, for error messages
-    "QA samples back from LLaVA-style records."
+    "QA samples back from LLaVA-style records (the '<video>' or '<image>' placeholder)."
     out = []
     for i, r in enumerate(records):
-        q, a = _turns(path, i, _get(r, 'conversations', path, f"record {i}"), ('human', 'gpt'), 'from', 'value')
-        s = dict(id=r.get('id'), video=r.get('video'), question=_strip_tag(path, i, q, '<video>\n'), answer=a, **{k: r.get(k) for k in _EXTRAS})
-        out.append(_sample(path, i, s))
+        conv = _get(r, 'conversations', path, f"record {i}")
+        q, a = _turns(path, i, conv, ('human', 'gpt'), 'from', 'value')
+        q = _strip_tag(path, i, q, tuple(_TAGS.values()))
+        ex = (_unflat(path, f"record {i}", r) if 'gt' in r
+              else dict(_chat(path, i, r, len(conv), 'llava'), gt=dict(type='text', value=a)))
+        out.append(_sample(path, i, dict(id=str(r.get('id', f"{Path(str(path)).stem}/{i}")), video=r.get('video'),
+                                         question=q, answer=a, **ex)))
     return out
 
-# %% ../nbs/07_formats.ipynb #708eda39
+# %% ../nbs/07_formats.ipynb #39ba6033
 def to_sharegpt(samples, # QA samples
                 system:str=None): # an optional system prompt
     "ShareGPT records as LLaMA-Factory reads them: `messages` (with '<video>'), `videos`, and our extras as one JSON string."
@@ -342,42 +718,48 @@ def to_sharegpt(samples, # QA samples
     return out
 
 def from_sharegpt(records, path='<records>'):
-    "QA samples back from `to_sharegpt` records."
+    "QA samples back from ShareGPT records (`to_sharegpt`'s, or LLaMA-Factory's own)."
     out = []
     for i, r in enumerate(records):
         msgs = [m for m in _get(r, 'messages', path, f"record {i}", list) if not (isinstance(m, dict) and m.get('role') == 'system')]
         q, a = _turns(path, i, msgs, ('user', 'assistant'), 'role', 'content')
-        vids = _get(r, 'videos', path, f"record {i}", list)
-        try: ex = json.loads(_get(r, 'st_toolkit', path, f"record {i}", str))
-        except json.JSONDecodeError as e: _fail(path, f"record {i}", f"field 'st_toolkit' is not JSON: {e.msg}")
-        out.append(_sample(path, i, dict(id=r.get('id'), video=vids[0] if vids else None, question=_strip_tag(path, i, q, '<video>'), answer=a, **ex)))
+        vids = r.get('videos') or []
+        if 'st_toolkit' not in r: ex = dict(_chat(path, i, r, len(msgs), 'sharegpt'), gt=dict(type='text', value=a))
+        else:
+            try: ex = json.loads(_get(r, 'st_toolkit', path, f"record {i}", str))
+            except json.JSONDecodeError as e: _fail(path, f"record {i}", f"field 'st_toolkit' is not JSON: {e.msg}")
+        sid = str(r.get('id', f"{Path(str(path)).stem}/{i}"))
+        q = _strip_tag(path, i, q, ('<video>',))
+        out.append(_sample(path, i, dict(id=sid, video=vids[0] if vids else None, question=q, answer=a, **ex)))
     return out
 
-# %% ../nbs/07_formats.ipynb #da1f2041
+# %% ../nbs/07_formats.ipynb #03042bf8
 def llamafactory_dataset_info(name:str, # the dataset's name in LLaMA-Factory's `dataset_info.json`
-                              file_name:str): # the ShareGPT JSON file written by `write_dataset(..., fmt='sharegpt')`
+                              file_name, # the ShareGPT JSON file written by `write_dataset(..., fmt='sharegpt')`
+                              dataset_dir=None): # LLaMA-Factory's `dataset_dir`: `file_name` is made relative to it
     "The `dataset_info.json` entry LLaMA-Factory needs to read a `to_sharegpt` file."
-    return {name: dict(file_name=file_name, formatting='sharegpt', columns=dict(messages='messages', videos='videos'),
+    if dataset_dir is not None:
+        file_name = Path(os.path.relpath(os.path.abspath(file_name), os.path.abspath(dataset_dir))).as_posix()
+    return {name: dict(file_name=str(file_name), formatting='sharegpt',
+                       columns=dict(messages='messages', videos='videos'),
                        tags=dict(role_tag='role', content_tag='content', user_tag='user', assistant_tag='assistant', system_tag='system'))}
 
 # %% ../nbs/07_formats.ipynb #5d792482
-_JSON_COLS = ('clip', 'overlays', 'gt', 'meta')
-
 def to_hf(samples): # QA samples
     "A `datasets.Dataset` of the samples (the varying parts as JSON strings)."
     from datasets import Dataset
-    rows = [dict(id=s['id'], task=s['task'], video=s['video'], scene=s['scene'], question=s['question'], answer=s['answer'],
-                 messages=r['messages'], videos=r['videos'], **{k: json.dumps(s[k]) for k in _JSON_COLS})
-            for s, r in zip(_checked(samples), to_sharegpt(samples))]
+    rows = [dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'], messages=r['messages'],
+                 videos=r['videos'], **_flat(s)) for s, r in zip(_checked(samples), to_sharegpt(samples))]
     return Dataset.from_list(rows)
 
 def from_hf(ds, path='<dataset>'):
     "QA samples back from a `to_hf` dataset."
     out = []
     for i, r in enumerate(ds):
-        try: s = dict(r, **{k: json.loads(r[k]) for k in _JSON_COLS})
-        except (KeyError, TypeError, json.JSONDecodeError) as e: _fail(path, f"row {i}", f"columns {list(_JSON_COLS)} must hold JSON strings ({e})")
-        for k in ('messages', 'videos'): s.pop(k, None)
+        if not all(isinstance(r.get(k), str) for k in _JSON_COLS):
+            _fail(path, f"row {i}", f"columns {list(_JSON_COLS)} must hold JSON strings")
+        s = dict(id=r.get('id'), video=r.get('video'), question=r.get('question'), answer=r.get('answer'),
+                 **_unflat(path, f"row {i}", r))
         out.append(_sample(path, i, s))
     return out
 
@@ -412,49 +794,61 @@ def _videos(samples, fn, folder):
     return [dict(x, video=f(x['video'])) if isinstance(x, dict) and isinstance(x.get('video'), str) else x for x in samples]
 
 # %% ../nbs/07_formats.ipynb #6efd2d94
-FORMATS = ('llava', 'sharegpt', 'jsonl', 'hf')
+FORMATS = ('llava', 'llava_next', 'sharegpt', 'jsonl', 'hf')
+
+def _write(samples, path, fmt, kw):
+    "Write the (already path-mapped) samples to `path` in `fmt`."
+    if fmt == 'hf': to_hf(samples).save_to_disk(str(path))
+    elif fmt == 'jsonl':
+        rows = (dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'],
+                     **_flat(s)) for s in _checked(samples))
+        path.write_text(''.join(json.dumps(r, allow_nan=False) + '\n' for r in rows))
+    elif fmt == 'sharegpt': path.write_text(json.dumps(to_sharegpt(samples, **kw), indent=1, allow_nan=False))
+    else: path.write_text(json.dumps(to_llava(samples, _TAGS[fmt]), indent=1, allow_nan=False))
 
 def write_dataset(samples, # QA samples
                   path, # output file (a folder for 'hf')
                   fmt:str='llava', # one of `FORMATS`
                   relative:bool=True, # write video paths relative to the dataset's folder (where they can be); False: as they are
+                  dataset_dir=None, # the folder relative video paths start from (default: `path`'s folder)
                   **kw): # passed to the converter (e.g. `system=` for 'sharegpt')
-    "Write `samples` to `path` in format `fmt` (video paths relative to `path`'s folder); returns `path`."
+    "Write `samples` to `path` in format `fmt` (video paths relative to `dataset_dir` or `path`'s folder); returns it."
     path = Path(path)
     if fmt not in FORMATS: raise FormatError(f"{path}: unknown format {fmt!r}; choose one of {FORMATS}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    if relative: samples = _videos(samples, _relative_video, os.path.abspath(path.parent))
-    if fmt == 'hf': to_hf(samples).save_to_disk(str(path))
-    elif fmt == 'jsonl': path.write_text(''.join(json.dumps(s, allow_nan=False) + '\n' for s in _checked(samples)))
-    else: path.write_text(json.dumps((to_llava if fmt == 'llava' else to_sharegpt)(samples, **kw), indent=1, allow_nan=False))
+    if relative: samples = _videos(samples, _relative_video, os.path.abspath(dataset_dir or path.parent))
+    _write(samples, path, fmt, kw)
     return path
 
 # %% ../nbs/07_formats.ipynb #acc5a8ce
 def read_jsonl(path):
     "QA samples from a JSONL file, one per line."
     path, out = Path(path), []
-    if not path.exists(): raise FormatError(f"{path}: file not found")
-    for i, line in enumerate(path.read_text().splitlines(), 1):
+    for i, line in enumerate(_read_text(path).splitlines(), 1):
         if not line.strip(): continue
-        try: s = json.loads(line)
+        try: r = json.loads(line)
         except json.JSONDecodeError as e: _fail(path, f"line {i}", f"malformed JSON at column {e.colno}: {e.msg}")
+        if not isinstance(r, dict): _fail(path, f"line {i}", f"expected a JSON object, got {type(r).__name__}")
+        s = dict(r, **{k: v for k, v in _unflat(path, f"line {i}", r).items() if k in r})
         try: out.append(check_sample(s))
         except SampleError as e: _fail(path, f"line {i}", str(e))
     return out
 
 def _detect(path, data):
-    "'llava' or 'sharegpt' from the keys of the first record."
+    "'llava', 'llava_next' or 'sharegpt' from the keys (and the video tag) of the first record."
     if not isinstance(data, list): _fail(path, '', f"expected a JSON list of records, got {type(data).__name__}")
     first = data[0] if data else {}
     if isinstance(first, dict) and 'conversations' in first: return 'llava'
     if isinstance(first, dict) and 'messages' in first: return 'sharegpt'
     _fail(path, 'record 0', "neither LLaVA ('conversations') nor ShareGPT ('messages') layout")
 
-def read_dataset(path, # a file or folder written by `write_dataset` (or by hand in one of the formats)
-                 fmt:str=None): # force a format; default: recognise it
-    "QA samples from any of the `FORMATS`, relative video paths resolved against `path`'s folder."
+# %% ../nbs/07_formats.ipynb #f8f68fde
+def read_dataset(path, # a file or folder written by `write_dataset`, or a LLaVA / ShareGPT file of another tool
+                 fmt:str=None, # force a format; default: recognise it
+                 dataset_dir=None): # the folder relative video paths start from (default: `path`'s folder)
+    "QA samples from any of the `FORMATS`, relative video paths resolved against `dataset_dir` or `path`'s folder."
     path = Path(path)
-    return _videos(_read(path, fmt), _absolute_video, os.path.abspath(path.parent))
+    return _videos(_read(path, fmt), _absolute_video, os.path.abspath(dataset_dir or path.parent))
 
 def _read(path, fmt):
     "QA samples from `path` as stored."
@@ -464,4 +858,4 @@ def _read(path, fmt):
     if fmt == 'jsonl' or (fmt is None and path.suffix == '.jsonl'): return read_jsonl(path)
     data = _load_json(path)
     fmt = fmt or _detect(path, data)
-    return (from_llava if fmt == 'llava' else from_sharegpt)(data, path)
+    return (from_sharegpt if fmt == 'sharegpt' else from_llava)(data, path)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/06_templates.ipynb #0c23bac5
 from __future__ import annotations
-import functools, gc, hashlib, math, random, re, struct
+import functools, gc, hashlib, math, random, re, struct, warnings
 from bisect import bisect_left
 from itertools import accumulate
 from collections import Counter
@@ -20,11 +20,12 @@ __all__ = ['KINEMATIC_TASKS', 'GROUNDING_TASKS', 'GT_TYPES', 'UNIT_WORDS', 'UNIT
            'PALETTE', 'DEFAULTS', 'BOX_PHRASES', 'COORD_PHRASES', 'TEMPLATES', 'DISTANCE_Q', 'DISTANCE_A', 'SPEED_Q',
            'SPEED_A', 'DIRECTION_Q', 'DIRECTION_A', 'DIRECTION_TIME_Q', 'DIRECTION_TIME_A', 'CMP_DISTANCE_Q',
            'CMP_DISTANCE_A', 'CMP_SPEED_Q', 'CMP_SPEED_A', 'CMP_DIRECTION_Q', 'CMP_DIRECTION_A', 'TVG_Q', 'TVG_A',
-           'TR_Q', 'TR_A', 'STVG_Q', 'STVG_A', 'SVG_Q', 'SVG_A', 'ELC_Q', 'ELC_A', 'REC_Q', 'REC_A', 'REG_Q', 'REG_A',
-           'SampleError', 'TemplateError', 'time_key', 'check_sample', 'human_number', 'unit_for', 'qa_config',
-           'QAContext', 'Ref', 'Family', 'register_template', 'KinematicFamily', 'QuantityFamily', 'Lazy',
-           'ClockFamily', 'DirectionTimeFamily', 'CompareFamily', 'DirectionCompareFamily', 'QASet', 'generate',
-           'kinematic_qa', 'GroundingFamily', 'grounding_qa', 'balance', 'qa_dataset']
+           'TR_Q', 'TR_A', 'STVG_Q', 'STVG_A', 'SVG_Q', 'SVG_A', 'TVG_ASK', 'STVG_ASK', 'SVG_ASK', 'ELC_Q', 'ELC_A',
+           'REC_Q', 'REC_A', 'REG_Q', 'REG_A', 'SampleError', 'TemplateError', 'time_key', 'check_sample',
+           'human_number', 'unit_for', 'qa_config', 'QAContext', 'Ref', 'Family', 'register_template',
+           'KinematicFamily', 'QuantityFamily', 'Lazy', 'ClockFamily', 'DirectionTimeFamily', 'CompareFamily',
+           'DirectionCompareFamily', 'QASet', 'generate', 'kinematic_qa', 'GroundingFamily', 'grounding_qa', 'balance',
+           'qa_dataset']
 
 # %% ../nbs/06_templates.ipynb #4e460adc
 KINEMATIC_TASKS = ('distance', 'speed', 'direction', 'direction_time', 'cmp_distance', 'cmp_speed', 'cmp_direction')
@@ -953,7 +954,23 @@ def candidates(self:QAContext, source):
 def _cand_events(self:QAContext):
     ev = self.scene.events; keys = [e.text.strip().lower() for e in ev]; n = {}
     for k in keys: n[k] = n.get(k, 0) + 1
+    _warn_overrun(self.scene, self.dur)
     return [e for e, k in zip(ev, keys) if n[k] == 1 and e.t1 > e.t0 and e.t1 <= self.dur + 1e-6]
+
+def _warn_overrun(scene, dur):
+    "Say so when events end past the video's end: they cannot be asked about, and are not dropped without a word."
+    late = [e for e in scene.events if e.t1 > dur + 1e-6]
+    if not late: return
+    warnings.warn(f"scene {scene.name!r}: {len(late)} event(s) end past the video's end ({dur:.2f} s), e.g. {late[0]!r}; "
+                  "they are left out of grounding questions (fit them when reading, e.g. overrun='clip')", stacklevel=2)
+
+def _asked(e): return e.attrs.get('qtype') == 'interrogative'
+
+@patch
+def _cand_statements(self:QAContext): return [e for e in self.candidates('events') if not _asked(e)]
+
+@patch
+def _cand_statement_tubes(self:QAContext): return [c for c in self.candidates('tubes') if not _asked(c[0])]
 
 @patch
 def _cand_tubes(self:QAContext):
@@ -966,17 +983,25 @@ def _cand_objects(self:QAContext):
     tab = {t.id: self._box_table(t) for t in self.scene.tracks if t.id in self.desc}           # (times, samples with a box or None: all)
     out = [(t, self.desc[t.id], 'description', tab[t.id][0][0], tab[t.id][0][-1]) for t in self.scene.tracks
            if t.id in tab and (tab[t.id][1] if tab[t.id][1] is not None else tab[t.id][0])]
-    return out + [(t, f'the object described by "{_clause(e.text)}"', _clause(e.text), e.t0, e.t1) for e, t in self.candidates('tubes') if len(e.track_ids) == 1]
+    return out + [(t, f'the object described by "{_clause(e.text)}"', _clause(e.text), e.t0, e.t1)
+                  for e, t in self.candidates('statement_tubes') if len(e.track_ids) == 1]
 
 # %% ../nbs/06_templates.ipynb #f470c0dd
 class GroundingFamily(Family):
     "A grounding task: draws one of the scene's candidates of kind `source` and words it with `make(f, ctx, cand, rng)` (`frame=True`: an 'objects' family whose plan also draws one of the object's frames with a box, passed to `make` after `rng`)."
     kind, source = 'grounding', 'events'
     boxes, frame = True, False   # needs a codec that writes boxes; draws a frame
+    asks = None                  # phrasings for question sentences (VidSTG's interrogatives); None: statements only
     def plan(self, ctx, rng):
         "(ctx, candidate[, frame]), or a skip reason."
         if self.boxes and not ctx.codec.has_boxes: return f"codec {ctx.codec.name!r} writes no boxes"
-        c = ctx.candidates(self.source)
+        if ctx.codec.time_range is not None and ctx.scene.meta.get('duration_known') is False:
+            return "video length unknown: no times normalised by a guessed length"
+        said = dict(events='statements', tubes='statement_tubes')
+        src = self.source if self.asks or self.source == 'objects' else said[self.source]
+        c = ctx.candidates(src)
+        if not c and src != self.source and ctx.candidates(self.source):
+            return "only questions (a question is not a caption)"
         if not c: return f"no {dict(events='event with a unique sentence', tubes='event with boxes', objects='object with a box and a phrase')[self.source]}"
         c = _pick(rng, c)
         return (ctx, c, _pick(rng, ctx.boxes_in(c[0], c[3], c[4]))) if self.frame else (ctx, c)
@@ -988,8 +1013,17 @@ class GroundingFamily(Family):
         return [None] * len(plans)
     def render(self, ctx, p, v, rng): return self.make(self, ctx, p[1], rng, *p[2:])
 
+def _ask(text):
+    "A question sentence as written in a prompt: capitalised, ending with '?'."
+    s = text.strip().rstrip('.').strip()
+    return (s[:1].upper() + s[1:]).rstrip('?') + '?'
+
+def _words(f, e, rng, **kw):
+    "The question for event `e`: a statement in `f.questions`, a question sentence (VidSTG's) in `f.asks`."
+    return _pick(rng, f.asks if _asked(e) else f.questions).format(event=_clause(e.text), question=_ask(e.text), **kw)
+
 def _tvg(f, ctx, e, rng):
-    q, a = _pick(rng, f.questions).format(event=_clause(e.text)), _pick(rng, f.answers).format(span=ctx.span_text(e.t0, e.t1))
+    q, a = _words(f, e, rng), _pick(rng, f.answers).format(span=ctx.span_text(e.t0, e.t1))
     return ctx.sample(f.name, q, a, {'type': 'span', 'value': [e.t0, e.t1]}, 0.0, ctx.dur, tracks=e.track_ids, event=e.text)
 
 def _tr(f, ctx, e, rng):
@@ -1000,13 +1034,13 @@ def _tr(f, ctx, e, rng):
 def _stvg(f, ctx, c, rng):
     e, trk = c
     boxes, tube = ctx.tube(trk, e.t0, e.t1)
-    q, a = _pick(rng, f.questions).format(event=_clause(e.text)), _pick(rng, f.answers).format(span=ctx.span_text(e.t0, e.t1), tube=tube)
+    q, a = _words(f, e, rng), _pick(rng, f.answers).format(span=ctx.span_text(e.t0, e.t1), tube=tube)
     return ctx.sample(f.name, q, a, {'type': 'boxes', 'value': boxes, 'span': [e.t0, e.t1]}, 0.0, ctx.dur, tracks=[trk.id], event=e.text)
 
 def _svg(f, ctx, c, rng):
     e, trk = c
     boxes, tube = ctx.tube(trk, e.t0, e.t1)
-    q, a = _pick(rng, f.questions).format(event=_clause(e.text), span=ctx.span_text(e.t0, e.t1)), _pick(rng, f.answers).format(tube=tube)
+    q, a = _words(f, e, rng, span=ctx.span_text(e.t0, e.t1)), _pick(rng, f.answers).format(tube=tube)
     return ctx.sample(f.name, q, a, {'type': 'boxes', 'value': boxes, 'span': [e.t0, e.t1]}, 0.0, ctx.dur, tracks=[trk.id], event=e.text)
 
 def _elc(f, ctx, c, rng):
@@ -1062,6 +1096,16 @@ SVG_Q = ("Where is the object of this description {span}: {event}? Give its box 
          "{span}, where is the object that this sentence is about? {event}.", "Spatially ground this description {span}: {event}.",
          "Draw a box around the object of \"{event}\" at each time {span}.")
 SVG_A = ("{tube}.", "The object is at {tube}.", "Boxes: {tube}.", "It is at {tube}.")
+TVG_ASK = ("{question} Give the time span in which this holds.", "When in the video does this hold? {question}",
+           "{question} Answer with the span of the video it is about.",
+           "During which part of the video can this be answered? {question}")
+STVG_ASK = ("{question} Give the time span, then the box of that object at each time.",
+            "{question} Answer with when this holds and the object's box at each time.",
+            "Answer in time and space: {question} Give the span and the boxes.",
+            "{question} Say when, and box the object at each sampled time.")
+SVG_ASK = ("{question} Give the box of that object at each time {span}.",
+           "{span}: {question} Answer with its box at each time.",
+           "{question} Box the object at each time {span}.", "Looking {span}: {question} Give the object's boxes.")
 
 # %% ../nbs/06_templates.ipynb #d199ea40
 ELC_Q = ("At {t}, look at the object at {box}. When does its current action end, and what does it do?",
@@ -1085,11 +1129,13 @@ REG_Q = ("What is the object at {box} at {t}?", "At {t}, describe the object in 
 REG_A = {'description': ("{phrase}.", "It is {phrase}.", "That is {phrase}.", "The region shows {phrase}."),
          'event': ("{phrase}.", "In this region, {phrase}.", "The region shows this: {phrase}.", "Here, {phrase}.")}
 
+_ASKS = dict(tvg=TVG_ASK, stvg=STVG_ASK, svg=SVG_ASK)
 for _n, _q, _a, _src, _mk, _bx in (('tvg', TVG_Q, TVG_A, 'events', _tvg, False), ('stvg', STVG_Q, STVG_A, 'tubes', _stvg, True),
                                    ('svg', SVG_Q, SVG_A, 'tubes', _svg, True), ('tr', TR_Q, TR_A, 'events', _tr, False),
                                    ('elc', ELC_Q, ELC_A, 'tubes', _elc, True), ('rec', REC_Q, REC_A, 'objects', _rec, True),
                                    ('reg', REG_Q, REG_A, 'objects', _reg, True)):
-    register_template(GroundingFamily(_n, _q, _a, source=_src, make=_mk, boxes=_bx, frame=_src == 'objects'))
+    register_template(GroundingFamily(_n, _q, _a, source=_src, make=_mk, boxes=_bx, frame=_src == 'objects',
+                                      asks=_ASKS.get(_n)))
 
 # %% ../nbs/06_templates.ipynb #2cd4f8ea
 def grounding_qa(scene:Scene, # a scene with events (sentences with spans) and/or 2D boxes
