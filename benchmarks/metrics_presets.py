@@ -10,6 +10,7 @@ gives median [min-max] CPU seconds and the per-round speed-up over the loop.
 Writes benchmarks/results/metrics_presets.json and .md.
 Usage: python benchmarks/metrics_presets.py [--tvg 100000] [--stvg 10000] [--repeat 3]
 """
+from _protocol import write
 import argparse, json, math, os, platform, subprocess, time
 from pathlib import Path
 import numpy as np
@@ -201,10 +202,9 @@ def markdown(r):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--tvg', type=int, default=100_000); ap.add_argument('--stvg', type=int, default=10_000)
-    ap.add_argument('--repeat', type=int, default=3); a = ap.parse_args()
+    ap.add_argument('--tvg', type=int, default=100_000)
+    ap.add_argument('--stvg', type=int, default=10_000)
+    ap.add_argument('--repeat', type=int, default=3)
+    a = ap.parse_args()
     r = main(a.tvg, a.stvg, a.repeat)
-    out = Path(__file__).parent / 'results'; out.mkdir(exist_ok=True)
-    (out / 'metrics_presets.json').write_text(json.dumps(r, indent=2) + '\n')
-    (out / 'metrics_presets.md').write_text(markdown(r))
-    print(markdown(r))
+    write('metrics_presets', r, markdown(r))

@@ -10,6 +10,7 @@ median [min-max] CPU seconds of this process and the per-round ratio to the base
 Writes benchmarks/results/metrics_stvg.json and .md.
 Usage: python benchmarks/metrics_stvg.py [--samples 10000] [--frames 100] [--repeat 5]
 """
+from _protocol import write
 import argparse, json, marshal, math, os, platform, subprocess, time
 from itertools import chain
 from pathlib import Path
@@ -166,10 +167,9 @@ def markdown(r):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser()
-    ap.add_argument('--samples', type=int, default=10_000); ap.add_argument('--frames', type=int, default=100)
-    ap.add_argument('--repeat', type=int, default=5); a = ap.parse_args()
+    ap.add_argument('--samples', type=int, default=10_000)
+    ap.add_argument('--frames', type=int, default=100)
+    ap.add_argument('--repeat', type=int, default=5)
+    a = ap.parse_args()
     r = main(a.samples, a.frames, a.repeat)
-    out = Path(__file__).parent / 'results'; out.mkdir(exist_ok=True)
-    (out / 'metrics_stvg.json').write_text(json.dumps(r, indent=2) + '\n')
-    (out / 'metrics_stvg.md').write_text(markdown(r))
-    print(markdown(r))
+    write('metrics_stvg', r, markdown(r))
