@@ -407,16 +407,22 @@ def _decode_pyav(ix:_Index, idx:np.ndarray):
     DECODE_CALLS['pyav'] += 1
     pts = ix.pts[idx].tolist(); wanted, out = set(pts), {}
     with _open(ix.path) as c:
-        s = c.streams.video[0]; s.thread_type = 'AUTO'
+        s = c.streams.video[0]
+        s.thread_type = 'AUTO'
         frames, pos = None, None
-        for p in pts:
-            if p in out: continue
-            if frames is not None and pos is not None and pos < p and ix.key_before(p) <= pos:
-                pos = _pyav_forward(frames, p, out, wanted)     # no keyframe in between: decoding on is cheapest
-            for k in _seek_points(ix, p):
-                if p in out: break
-                c.seek(k, stream=s, backward=True, any_frame=False)
-                frames = c.decode(s); pos = _pyav_forward(frames, p, out, wanted)
+        try:
+            for p in pts:
+                if p in out: continue
+                if frames is not None and pos is not None and pos < p and ix.key_before(p) <= pos:
+                    pos = _pyav_forward(frames, p, out, wanted)     # no keyframe in between: decoding on is cheapest
+                for k in _seek_points(ix, p):
+                    if p in out: break
+                    if frames is not None: frames.close()
+                    c.seek(k, stream=s, backward=True, any_frame=False)
+                    frames = c.decode(s)
+                    pos = _pyav_forward(frames, p, out, wanted)
+        finally:   # release the decoder while the container is open: freed after close, FFmpeg's frame threads can
+            if frames is not None: frames.close()   # deadlock (seen with PyAV 18.0 in avcodec_free_context)
     got = [i for i, p in zip(idx.tolist(), pts) if p in out]
     return (np.stack([out[p] for p in pts if p in out]) if got else None), np.array(got, np.int64)
 
