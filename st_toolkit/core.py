@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 # %% auto #0
-__all__ = ['SCENE_FORMAT', 'SCENE_VERSION', 'TrackError', 'SceneError', 'Track', 'check_pose', 'look_at', 'world_to_camera',
-           'project', 'intrinsics', 'Event', 'Scene', 'read_json']
+__all__ = ['SCENE_FORMAT', 'SCENE_VERSION', 'TrackError', 'SceneError', 'atomic_write', 'md_escape', 'Track', 'check_pose',
+           'look_at', 'world_to_camera', 'project', 'intrinsics', 'Event', 'Scene', 'read_json']
 
 # %% ../nbs/00_core.ipynb #7be4f843
 class TrackError(ValueError):
@@ -18,6 +18,32 @@ class TrackError(ValueError):
 
 class SceneError(ValueError):
     "A `Scene` (or scene file) that breaks a rule; the message names the item and the rule."
+
+# %% ../nbs/00_core.ipynb #ee80a319
+import contextlib, html, re, tempfile
+
+@contextlib.contextmanager
+def atomic_write(path, # the file to write (its folder is created)
+                 mode:str='w', # 'w' for text, 'wb' for bytes
+                 **kw): # passed to `open` (e.g. encoding)
+    "Open a temporary file beside `path`; on success rename it over `path`, on error remove it."
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with open(fd, mode, **kw) as f: yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError): os.unlink(tmp)
+        raise
+
+# %% ../nbs/00_core.ipynb #30b1153b
+_MD_SPECIAL = re.compile(r'([\\`*_{}\[\]()#+\-.!|~])')
+
+def md_escape(text) -> str:
+    "`text` safe inside markdown (also a table cell): HTML-escaped, markdown punctuation backslashed, one line."
+    s = _MD_SPECIAL.sub(r'\\\1', str(text)).replace('\r', ' ').replace('\n', ' ')
+    return html.escape(s, quote=True)
 
 # %% ../nbs/00_core.ipynb #c3fd4051
 def _fmt(v):
