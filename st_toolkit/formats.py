@@ -4,11 +4,11 @@
 
 # %% ../nbs/07_formats.ipynb #072c96fb
 from __future__ import annotations
-import copy, csv, json, math, os, re, warnings
+import copy, csv, json, math, os, re, shutil, tempfile, warnings
 from collections import Counter
 from pathlib import Path
 import numpy as np
-from .core import Track, Scene, Event, SceneError, TrackError, read_json
+from .core import Track, Scene, Event, SceneError, TrackError, read_json, atomic_write
 from .templates import check_sample, SampleError
 
 # %% auto #0
@@ -796,15 +796,32 @@ def _videos(samples, fn, folder):
 # %% ../nbs/07_formats.ipynb #6efd2d94
 FORMATS = ('llava', 'llava_next', 'sharegpt', 'jsonl', 'hf')
 
-def _write(samples, path, fmt, kw):
-    "Write the (already path-mapped) samples to `path` in `fmt`."
-    if fmt == 'hf': to_hf(samples).save_to_disk(str(path))
-    elif fmt == 'jsonl':
+def _save_hf(samples, path):
+    "Save an HF dataset folder whole: written beside `path`, then swapped in (a failed save leaves the old folder)."
+    tmp = Path(tempfile.mkdtemp(prefix=f'.{path.name}.', dir=path.parent))
+    try:
+        to_hf(samples).save_to_disk(str(tmp / 'ds'))
+        if path.exists(): os.replace(path, tmp / 'old')
+        try: os.replace(tmp / 'ds', path)
+        except BaseException:
+            if (tmp / 'old').exists(): os.replace(tmp / 'old', path)
+            raise
+    finally: shutil.rmtree(tmp, ignore_errors=True)
+
+def _text(samples, fmt, kw):
+    "The text of a JSONL, ShareGPT or LLaVA file."
+    if fmt == 'jsonl':
         rows = (dict(id=s['id'], video=s['video'], question=s['question'], answer=s['answer'],
                      **_flat(s)) for s in _checked(samples))
-        path.write_text(''.join(json.dumps(r, allow_nan=False) + '\n' for r in rows))
-    elif fmt == 'sharegpt': path.write_text(json.dumps(to_sharegpt(samples, **kw), indent=1, allow_nan=False))
-    else: path.write_text(json.dumps(to_llava(samples, _TAGS[fmt]), indent=1, allow_nan=False))
+        return ''.join(json.dumps(r, allow_nan=False) + '\n' for r in rows)
+    if fmt == 'sharegpt': return json.dumps(to_sharegpt(samples, **kw), indent=1, allow_nan=False)
+    return json.dumps(to_llava(samples, _TAGS[fmt]), indent=1, allow_nan=False)
+
+def _write(samples, path, fmt, kw):
+    "Write the (already path-mapped) samples to `path` in `fmt`, atomically."
+    if fmt == 'hf': return _save_hf(samples, path)
+    text = _text(samples, fmt, kw)
+    with atomic_write(path, encoding='utf-8') as f: f.write(text)
 
 def write_dataset(samples, # QA samples
                   path, # output file (a folder for 'hf')

@@ -392,3 +392,16 @@ def test_other_tools_files_read():
     assert [s['answer'] for s in demo][1] == 'She is cooking.' and demo[0]['video'].endswith('mllm_demo_data/1.mp4')
     nxt = F.read_dataset(REAL / 'llava_next' / 'video_records.json')
     assert nxt[0]['question'].startswith('What is the man') and nxt[0]['task'] == 'chat'
+
+@pytest.mark.parametrize('fmt', ['llava', 'jsonl', 'sharegpt', 'hf'])
+def test_failed_write_keeps_the_old_output(tmp_path, samples, fmt, monkeypatch):
+    "A write that fails at the last moment (disk full at the rename) leaves the old output whole and no temporary file."
+    path = tmp_path / ('ds' if fmt == 'hf' else f'ds.{fmt}.json')
+    F.write_dataset(samples, path, fmt)
+    before = F.read_dataset(path, fmt)
+    def full(*a, **kw): raise OSError(28, 'No space left on device')
+    monkeypatch.setattr(os, 'replace', full)
+    with pytest.raises(OSError, match='No space'): F.write_dataset(samples[:2], path, fmt)
+    monkeypatch.undo()
+    fct.test_eq(len(F.read_dataset(path, fmt)), len(before))
+    fct.test_eq(sorted(p.name for p in tmp_path.iterdir()), [path.name])
