@@ -75,8 +75,9 @@ class _Log:
         out = []
         for where, rec in records:
             try: out.append(parse(where, rec))
-            except FormatError as e:
-                if self.on_error == 'raise': raise
+            except (FormatError, SceneError, TrackError) as e:
+                if not isinstance(e, FormatError): e = FormatError(f"{self.path}: {where}: {e}", 'invalid scene')
+                if self.on_error == 'raise': raise e from None
                 self.add('skipped', where, e.reason)
         return out
     def done(self, scenes):
@@ -427,7 +428,9 @@ def _vidstg_scene(path, where, i, a, vidor, video_dir):
     except FormatError as e: _fail(path, f"{where} (vid {vid!r})", str(e), e.reason)
     seg = _get(a, 'used_segment', path, where, dict)
     seg = [int(_get(seg, k, path, where + '.used_segment', 'number')) for k in ('begin_fid', 'end_fid')]
-    cats = {o['tid']: o.get('category') for o in a.get('subject/objects', []) if isinstance(o, dict) and 'tid' in o}
+    if seg[0] > seg[1]: _fail(path, where + '.used_segment', f"begin_fid {seg[0]} is after end_fid {seg[1]}")
+    objs = _get(a, 'subject/objects', path, where, list) if 'subject/objects' in a else []
+    cats = {o['tid']: o.get('category') for o in objs if isinstance(o, dict) and 'tid' in o}
     try: trks = _vidor_tracks(vidor.tracks(vid, fps), boxes, seg, cats, fps)
     except TrackError as e: _fail(path, f"{where} (VidOR {vp})", str(e), 'bad VidOR box')
     evs = _vidstg_events(path, where, a, fps, {t.id for t in trks})
@@ -514,6 +517,8 @@ def _st_align_scene(log, path, where, i, a, fps, video_dir):
     rate = _fps_of(fps, video)
     if rate is None: log.add('assumed', where, 'fps unknown (30 assumed)')
     tt, st, rate = m.get('time_token', {}), m.get('spatial_token', {}), rate or 30.0
+    for k in ('<s>', '<e>'):
+        if isinstance(tt, dict) and k in tt: _get(tt, k, path, where + '.meta.time_token', 'number')
     trks = _st_align_tubes(path, where, st, rate)
     q, ans = conv[0]['value'], conv[1]['value']
     task = _st_align_task(q, ans)
