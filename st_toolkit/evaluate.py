@@ -119,11 +119,12 @@ def _describe(model):
     base = model.get_base_model() if kind == 'adapter' else model
     return dict(model=str(getattr(base, 'name_or_path', '')), kind=kind)
 
-# %% ../nbs/12_evaluate.ipynb #c6ec80fc
+# %% ../nbs/12_evaluate.ipynb #b30bc71c
 def scored_sample(s:dict) -> dict:
     "The sample as scored: a chat of several turns is scored on its last answer (its last question is the one asked)."
     msgs = s.get('messages') or []
-    asks, says = [m['content'] for m in msgs if m['role'] == 'user'], [m['content'] for m in msgs if m['role'] == 'assistant']
+    asks = [m['content'] for m in msgs if m['role'] == 'user']
+    says = [m['content'] for m in msgs if m['role'] == 'assistant']
     if len(says) < 2 and s.get('gt'): return s
     last = says[-1] if says else s.get('answer')
     return dict(s, question=asks[-1] if asks else s.get('question'), answer=last, gt=dict(type='text', value=last),
@@ -154,7 +155,7 @@ def evaluate(model, # a base model, a `PeftModel` (adapter) or a merged model
     card = score_samples(samples, parsed, pr)
     return Evaluation(card, samples, answers, parsed, time.perf_counter() - t0)
 
-# %% ../nbs/12_evaluate.ipynb #d892eecc
+# %% ../nbs/12_evaluate.ipynb #19e3a15e
 def _pct(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.1f}'
 
 @dataclass
@@ -164,15 +165,17 @@ class Comparison:
     labels: tuple
     def _repr_markdown_(self):
         a, b = (md_escape(x) for x in self.labels)
-        out = [f'| task | metric | {a} | {b} | change | failures {a} | failures {b} |', '|---|---|---:|---:|---:|---:|---:|']
+        out = [f'| task | metric | {a} | {b} | change | failures {a} | failures {b} |',
+               '|---|---|---:|---:|---:|---:|---:|']
         return '\n'.join(out + [self._row(r) for r in self.rows])
 
     @staticmethod
     def _row(r):
         "One table row; the task and metric names are user text, escaped."
         ch = '–' if r['change'] is None else f"{100 * r['change']:+.1f}"
-        return (f"| {md_escape(r['task'])} | {md_escape(r['metric'])} | {_pct(r['before'])} | {_pct(r['after'])} | {ch} "
-                f"| {r['fails_before']} | {r['fails_after']} |")
+        cells = [md_escape(r['task']), md_escape(r['metric']), _pct(r['before']), _pct(r['after']), ch,
+                 r['fails_before'], r['fails_after']]
+        return '| ' + ' | '.join(map(str, cells)) + ' |'
 
 def compare(before, # a `ReportCard` or `Evaluation`
             after, # the same, for the other model
