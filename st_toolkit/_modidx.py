@@ -241,6 +241,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'st_toolkit.evaluate._inner': ('evaluate.html#_inner', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._length_keys': ('evaluate.html#_length_keys', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._own_system': ('evaluate.html#_own_system', 'st_toolkit/evaluate.py'),
+                                     'st_toolkit.evaluate._parsed': ('evaluate.html#_parsed', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._pct': ('evaluate.html#_pct', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._preset': ('evaluate.html#_preset', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._prompt': ('evaluate.html#_prompt', 'st_toolkit/evaluate.py'),

@@ -336,7 +336,7 @@ def cmd_lift(a):
     _say(a, f"{len(lifted.tracks)} lifted tracks -> {out}")
     return 0
 
-# %% ../nbs/14_cli.ipynb #6498d7d6
+# %% ../nbs/14_cli.ipynb #632bcbf9
 _TRAIN_FLAGS = dict(frames='num_frames', fps='fps', max_pixels='max_pixels', max_tokens='max_tokens',
                     workers='dataloader_workers', lora_r='lora_r', lora_alpha='lora_alpha', lr='learning_rate',
                     steps='max_steps', epochs='epochs', batch_size='batch_size', grad_accum='grad_accum',
@@ -383,7 +383,8 @@ def cmd_viz(a):
     from st_toolkit import viz
     out = _out_file(a.out)
     scene, pred = Scene.from_json(a.scene), Scene.from_json(a.pred) if a.pred else None
-    fig = (viz.plot_trajectories_3d if a.view == '3d' else viz.plot_trajectories_bev)(scene, pred=pred)
+    plot = viz.plot_trajectories_3d if a.view == '3d' else viz.plot_trajectories_bev
+    fig = plot(scene, pred=pred, reference=a.reference)
     with _renamed(out) as tmp: viz.to_html(fig, tmp, title=scene.name)
     _say(a, f"view -> {out}")
     return 0
@@ -464,7 +465,7 @@ def _lift_args(q):
     q.add_argument('--depth', help="depth npz (default: the scene's)")
     _common(q)
 
-# %% ../nbs/14_cli.ipynb #9bad86b5
+# %% ../nbs/14_cli.ipynb #199426e5
 def _train_model_args(q):
     "Data, model and budget options of `train`."
     q.add_argument('data', help='training dataset file (LLaVA JSON, ShareGPT, JSON Lines)')
@@ -494,7 +495,8 @@ def _train_loop_args(q):
                        help=f'freeze the {part} (default: {on})')
     q.add_argument('--save-steps', type=_count, help='steps between checkpoints (default: 50)')
     q.add_argument('--logging-steps', type=_count, help='steps between logged losses (default: 10)')
-    q.add_argument('--report-to', choices=['none', 'tensorboard', 'wandb'], help='logger, wandb offline (default: none)')
+    q.add_argument('--report-to', choices=['none', 'tensorboard', 'wandb'],
+                   help='where losses are logged; wandb runs offline (default: none)')
     q.add_argument('--deepspeed', help="DeepSpeed JSON file or a shipped name: zero2, zero3")
     q.add_argument('--fsdp', help='FSDP setting string or a shipped config name')
     q.add_argument('--resume', action=argparse.BooleanOptionalAction,
@@ -524,6 +526,8 @@ def _viz_args(q):
     q.add_argument('--out', required=True, help='HTML file to write')
     q.add_argument('--pred', help='a second scene (e.g. pseudo-labels) drawn against the first')
     q.add_argument('--view', choices=['3d', 'bev'], default='3d', help="3d or bev (bird's eye; default: 3d)")
+    q.add_argument('--reference', choices=['camera', 'initial', 'north'], help="what 12 o'clock means in the "
+                   "readout (default: camera for a scene with camera poses, else north; as template)")
     _common(q)
 
 _PROTOCOLS = ['default', 'llava-st', 'tubedetr', 'stcat', 'vsi-bench', 'lmms-eval-charades', 'spatialrgpt']

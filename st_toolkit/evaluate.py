@@ -98,7 +98,7 @@ def generate_answers(model, # a model from `load_model`, `load_adapter` or `merg
                 out[i] = tk.decode(row, skip_special_tokens=True).strip()
     return out
 
-# %% ../nbs/12_evaluate.ipynb #4aa83be4
+# %% ../nbs/12_evaluate.ipynb #da22bc97
 @dataclass
 class Evaluation:
     "A report card with the raw and parsed answers behind it."
@@ -111,7 +111,8 @@ class Evaluation:
     @property
     def failures(self):
         "Samples whose answer could not be parsed, with the answer."
-        return [dict(id=s['id'], task=s['task'], answer=a) for s, a, p in zip(self.samples, self.answers, self.parsed) if p is None]
+        rows = zip(self.samples, self.answers, self.parsed)
+        return [dict(id=s['id'], task=s['task'], answer=a) for s, a, p in rows if p is None]
 
 def _describe(model):
     "Name and kind of a model: 'adapter', 'merged' or 'base'."
@@ -155,7 +156,7 @@ def evaluate(model, # a base model, a `PeftModel` (adapter) or a merged model
     card = score_samples(samples, parsed, pr)
     return Evaluation(card, samples, answers, parsed, time.perf_counter() - t0)
 
-# %% ../nbs/12_evaluate.ipynb #19e3a15e
+# %% ../nbs/12_evaluate.ipynb #2885caea
 def _pct(v): return '–' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.1f}'
 
 @dataclass
@@ -189,7 +190,8 @@ def compare(before, # a `ReportCard` or `Evaluation`
         vb, va = rb.get(m), ra.get(m)
         ok = all(v is not None and not (isinstance(v, float) and math.isnan(v)) for v in (vb, va))
         rows.append(dict(task=t, metric=m, before=vb, after=va, change=va - vb if ok else None,
-                         fails_before=rb.get('unparsed', 0) + rb.get('invalid', 0), fails_after=ra.get('unparsed', 0) + ra.get('invalid', 0)))
+                         fails_before=rb.get('unparsed', 0) + rb.get('invalid', 0),
+                         fails_after=ra.get('unparsed', 0) + ra.get('invalid', 0)))
     ob, oa = cb.overall, ca.overall
     rows.append(dict(task='overall', metric='macro mean', before=ob['score'], after=oa['score'],
                      change=None if ob['score'] is None or oa['score'] is None else oa['score'] - ob['score'],
@@ -244,7 +246,7 @@ def evaluate_files(model_path, # base checkpoint (folder or hub id)
     if out is not None: save_evaluation(ev, out)
     return ev
 
-# %% ../nbs/12_evaluate.ipynb #ef8a3b5b
+# %% ../nbs/12_evaluate.ipynb #333283c2
 PRESETS = {'default': Protocol(), 'llava-st': LLAVA_ST, 'tubedetr': TUBEDETR, 'stcat': STCAT, 'vsi-bench': VSIBENCH,
            'lmms-eval-charades': LMMS_CHARADES, 'spatialrgpt': SPATIALRGPT}
 
@@ -278,6 +280,13 @@ def _answer_texts(samples, answers, data):
     if len(answers) != len(samples): raise AnswersError(f"{len(answers)} answers for {len(samples)} samples of {data}")
     return answers, []
 
+def _parsed(answer, text, sample):
+    "A JSON number that is not finite (`Infinity`) answering a quantity is that value; any other answer is parsed."
+    if text is None: return None
+    number = isinstance(answer, (int, float)) and not isinstance(answer, bool)
+    if number and not math.isfinite(answer) and (sample.get('gt') or {}).get('type') == 'quantity': return float(answer)
+    return parse_answer(text, sample)
+
 def _preset(protocol):
     "A `Protocol` from a preset name, a `Protocol` or its dict."
     if isinstance(protocol, Protocol): return protocol
@@ -285,7 +294,7 @@ def _preset(protocol):
     if protocol not in PRESETS: raise AnswersError(f"protocol {protocol!r}: expected one of {', '.join(PRESETS)}")
     return PRESETS[protocol]
 
-# %% ../nbs/12_evaluate.ipynb #0dc5f771
+# %% ../nbs/12_evaluate.ipynb #8aaa1b8c
 def score(answers, # JSONL of {id, answer}, a {id: answer} dict, a list in data order, or a field of the data records
           data, # a dataset file (any format `formats.read_dataset` reads) or a list of QA samples
           protocol='default', # a preset name from `PRESETS`, a `Protocol` or its dict
@@ -293,9 +302,9 @@ def score(answers, # JSONL of {id, answer}, a {id: answer} dict, a list in data 
     "Parse and score answers produced anywhere; an `Evaluation` whose `.card` counts parse failures per task."
     from st_toolkit.formats import read_dataset
     samples = list(data) if isinstance(data, (list, tuple)) else read_dataset(data)
-    texts, unknown = _answer_texts(samples, answers, data)
-    texts = [a if a is None or isinstance(a, str) else json.dumps(a) for a in texts]
-    parsed = [None if a is None else parse_answer(a, s) for a, s in zip(texts, samples)]
+    raw, unknown = _answer_texts(samples, answers, data)
+    texts = [a if a is None or isinstance(a, str) else json.dumps(a) for a in raw]
+    parsed = [_parsed(a, t, s) for a, t, s in zip(raw, texts, samples)]
     src = str(answers) if isinstance(answers, (str, Path)) else type(answers).__name__
     extra = dict(answers=src, data=str(data) if not isinstance(data, (list, tuple)) else None,
                  missing_answers=sum(a is None for a in texts), unknown_ids=len(unknown),

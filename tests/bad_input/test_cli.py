@@ -85,6 +85,12 @@ USAGE = [
     ('score-protocol-unknown', ['score', '{d}/a.jsonl', '--data', '{d}/d.json', '--protocol', 'lmms'],
      ['--protocol', "'lmms'"]),
     ('viz-view-unknown', ['viz', '{scene}', '--out', '{d}/v.html', '--view', 'xyz'], ['--view', "'xyz'"]),
+    ('viz-reference-unknown', ['viz', '{scene}', '--out', '{d}/v.html', '--reference', 'east'],
+     ['--reference', "'east'"]),
+    ('lift-out-missing', ['lift', '{scene}'], ['--out']),
+    ('score-data-missing', ['score', '{d}/a.jsonl'], ['--data']),
+    ('eval-frames-text', EVAL + ['--frames', 'eight'], ['--frames', "'eight'"]),
+    ('quickstart-threads-negative', ['quickstart', '--threads', '-2'], ['--threads', "'-2'"]),
     ('command-unknown', ['frobnicate'], ["'frobnicate'"]),
 ]
 
