@@ -270,3 +270,13 @@ def test_eval_out_taken_fails_before_generating(tiny, tmp_path):
     p = run('eval', data, '--model', model, '--out', tmp_path / 'ev', ok=False)
     assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'answers.jsonl: is a folder' in p.stderr
     assert not (tmp_path / 'ev' / 'report_card.json').exists()
+
+def test_oserror_during_the_work_is_one_line(tmp_path, monkeypatch, capsys):
+    "A disk that fills up after the check: any OSError (not only PermissionError) is one line naming the file."
+    import errno, os
+    import st_toolkit.cli as cli
+    def full(scene, out): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / 'scene_0.mp4'))
+    monkeypatch.setattr(cli, 'save_scene', full)
+    assert cli.main(['synth', '--out', str(tmp_path / 's'), '--n', '1', '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert err == f"st-toolkit synth: error: {tmp_path / 's' / 'scene_0.mp4'}: No space left on device\n", err
