@@ -465,7 +465,7 @@ def _lift_args(q):
     q.add_argument('--depth', help="depth npz (default: the scene's)")
     _common(q)
 
-# %% ../nbs/14_cli.ipynb #199426e5
+# %% ../nbs/14_cli.ipynb #f4ab182e
 def _train_model_args(q):
     "Data, model and budget options of `train`."
     q.add_argument('data', help='training dataset file (LLaVA JSON, ShareGPT, JSON Lines)')
@@ -490,8 +490,9 @@ def _train_loop_args(q):
     q.add_argument('--lora-r', type=_count, help='LoRA rank (default: 16)')
     q.add_argument('--lora-alpha', type=_count, help='LoRA alpha (default: 32)')
     q.add_argument('--full', action='store_true', default=None, help='train the unfrozen parts in full, not LoRA')
-    for part, on in (('vision', 'yes'), ('projector', 'yes'), ('llm', 'no')):
-        q.add_argument(f'--freeze-{part}', action=argparse.BooleanOptionalAction,
+    parts = (('vision', 'vision tower', 'yes'), ('projector', 'projector', 'yes'), ('llm', 'language model', 'no'))
+    for flag, part, on in parts:
+        q.add_argument(f'--freeze-{flag}', action=argparse.BooleanOptionalAction,
                        help=f'freeze the {part} (default: {on})')
     q.add_argument('--save-steps', type=_count, help='steps between checkpoints (default: 50)')
     q.add_argument('--logging-steps', type=_count, help='steps between logged losses (default: 10)')
