@@ -90,7 +90,7 @@ def test_synth(tmp_path):
 
 def test_synth_bad_size(tmp_path):
     p = run('synth', '--out', tmp_path, '--size', '321x240', ok=False)
-    assert p.returncode == 2 and '--size must be WIDTHxHEIGHT' in p.stderr
+    assert p.returncode == 2 and "argument --size: must be WIDTHxHEIGHT" in p.stderr and "'321x240'" in p.stderr
 
 def test_template(tmp_path):
     f = tmp_path / 'd.json'
@@ -140,3 +140,143 @@ def test_eval_missing_data(qs, tmp_path):
     out, _ = qs
     p = run('eval', tmp_path / 'none.json', '--model', out / 'tiny_model', '--out', tmp_path / 'ev', ok=False)
     assert p.returncode == 2 and 'none.json' in p.stderr
+
+
+# ------------------------------------------------------------------ the CLI explains itself (in-process, fast)
+def _subparsers():
+    from st_toolkit.cli import _parser
+    sub = next(a for a in _parser()._actions if a.dest == 'cmd')
+    return sub.choices
+
+def test_every_option_has_help_and_every_command_an_example(capsys):
+    from st_toolkit.cli import main
+    for name, q in _subparsers().items():
+        bare = [a.option_strings or a.dest for a in q._actions if a.dest != 'help' and not a.help]
+        assert not bare, (name, bare)
+        assert q.epilog.startswith('example:\n  st-toolkit ' + name), name
+        with pytest.raises(SystemExit) as e: main([name, '--help'])
+        assert e.value.code == 0
+        out = capsys.readouterr().out.rstrip().splitlines()
+        assert out[-1].strip().startswith(f'st-toolkit {name}') and out[-2] == 'example:', (name, out[-3:])
+
+def test_choices_are_listed():
+    from st_toolkit.coords import CODECS
+    from st_toolkit.templates import TEMPLATES
+    from st_toolkit.evaluate import PRESETS
+    t = {a.dest: a for a in _subparsers()['template']._actions}
+    assert list(t['codec'].choices) == list(CODECS) and all(k in t['tasks'].help for k in TEMPLATES)
+    assert list({a.dest: a for a in _subparsers()['score']._actions}['protocol'].choices) == list(PRESETS)
+
+CONTRACT = [('--frames', '4', 'num_frames', 4), ('--fps', '2', 'fps', 2.0), ('--max-pixels', '50176', 'max_pixels', 50176),
+            ('--max-tokens', '2048', 'max_tokens', 2048), ('--workers', '2', 'dataloader_workers', 2),
+            ('--lora-r', '8', 'lora_r', 8), ('--lora-alpha', '16', 'lora_alpha', 16), ('--lr', '1e-3', 'learning_rate', 1e-3),
+            ('--steps', '30', 'max_steps', 30), ('--epochs', '2', 'epochs', 2.0), ('--batch-size', '2', 'batch_size', 2),
+            ('--grad-accum', '4', 'grad_accum', 4), ('--save-steps', '5', 'save_steps', 5),
+            ('--logging-steps', '1', 'logging_steps', 1), ('--val', 'v.json', 'val_data', 'v.json'),
+            ('--report-to', 'tensorboard', 'report_to', 'tensorboard'), ('--full', None, 'full_finetune', True),
+            ('--no-freeze-vision', None, 'freeze_vision', False), ('--no-freeze-projector', None, 'freeze_projector', False),
+            ('--freeze-llm', None, 'freeze_llm', True), ('--deepspeed', 'zero2', 'deepspeed', 'zero2'),
+            ('--fsdp', 'full_shard', 'fsdp', 'full_shard'), ('--shrink-first', 'frames', 'shrink_first', 'frames'),
+            ('--no-resume', None, 'resume', False), ('--overwrite', None, 'overwrite', True),
+            ('--threads', '3', 'threads', 3), ('--seed', '7', 'seed', 7)]
+
+def test_train_flags_map_onto_trainconfig_fields():
+    "Every flag of the agreed list sets its TrainConfig field; a flag not given sets nothing (TrainConfig's default)."
+    from st_toolkit.cli import parse, _train_settings
+    argv = ['train', 'd.json', '--out', 'run'] + [x for f, v, _, _ in CONTRACT for x in ([f] if v is None else [f, v])]
+    assert _train_settings(parse(argv)) == {field: want for _, _, field, want in CONTRACT}
+    assert _train_settings(parse(['train', 'd.json', '--out', 'run'])) == {}
+    assert _train_settings(parse(['train', 'd.json', '--out', 'run', '--resume']))['resume'] is True
+
+def test_train_config_built_or_flag_named():
+    "Fields this TrainConfig has are set; a flag whose field it lacks (before the train branch lands) is named."
+    import dataclasses
+    from st_toolkit.cli import parse, _train_config
+    from st_toolkit.train import TrainConfig
+    known = {f.name for f in dataclasses.fields(TrainConfig)}
+    for flag, v, field, want in CONTRACT:
+        a = parse(['train', 'd.json', '--out', 'run'] + ([flag] if v is None else [flag, v]))
+        if field in known: assert getattr(_train_config(a, 'm'), field) == want, flag
+        else:
+            with pytest.raises(ValueError, match=flag.replace('--no-', '--')): _train_config(a, 'm')
+
+def test_template_options_and_clock_reference(tmp_path, capsys):
+    from st_toolkit.cli import main
+    from st_toolkit.formats import read_dataset
+    from st_toolkit.viz import plot_trajectories_3d
+    from st_toolkit.core import Scene
+    scene = ROOT / 'data_samples/scenes/sample_00.json'
+    assert main(['template', str(scene), '--out', str(tmp_path / 'one.json'), '--tasks', 'distance,direction']) == 0
+    assert 'clock reference: camera' in capsys.readouterr().out
+    assert plot_trajectories_3d(Scene.from_json(scene)).layout.meta['reference'] == 'camera'     # viz agrees
+    main(['template', str(scene), '--out', str(tmp_path / 'two.json'), '--tasks', 'distance,direction', '--per-task',
+          '2', '--reference', 'north', '--refer', 'description', '--quiet'])
+    one, two = read_dataset(tmp_path / 'one.json'), read_dataset(tmp_path / 'two.json')
+    assert len(two) == 2 * len(one) == 4
+    assert {s['meta']['reference'] for s in two} == {'north'} and {s['meta']['refer'] for s in two} == {'description'}
+    assert {s['meta']['reference'] for s in one} == {'camera'}
+
+def test_template_nothing_made_fails_with_reasons(tmp_path):
+    from st_toolkit.core import Scene, Track
+    t = np.arange(0, 8, 0.1)
+    Scene([Track('car', t, np.stack([2 * t, 10 + 0 * t, 0 * t], 1), category='car')], fps=10, width=320, height=240,
+          name='hand').to_json(tmp_path / 'hand.json')
+    p = run('template', tmp_path / 'hand.json', '--out', tmp_path / 'd.json', ok=False)
+    assert p.returncode == 2 and not (tmp_path / 'd.json').exists()
+    assert p.stderr.count('\n') == 1 and 'no samples made' in p.stderr and 'skipped 4: no box in window' in p.stderr
+    p = run('template', tmp_path / 'hand.json', '--out', tmp_path / 'd.json', '--refer', 'description', '--tasks',
+            'distance,speed,direction,cmp_speed')
+    assert 'clock reference: north' in p.stdout and 'skipped 1: needs 2 object(s)' in p.stdout, p.stdout
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    "The tiny offline model and a small kinematic dataset."
+    from st_toolkit.models import build_tiny_model
+    d = tmp_path_factory.mktemp('tiny')
+    run('template', ROOT / 'data_samples/scenes/sample_00.json', '--out', d / 'qa.json', '--tasks', 'distance,speed',
+        '--quiet')
+    return build_tiny_model(path=d / 'model'), d / 'qa.json'
+
+def test_train_flags_reach_the_run(tiny, tmp_path):
+    "A real (tiny) run with the flags whose TrainConfig fields exist now: the card records each setting."
+    from st_toolkit.cli import main
+    model, data = tiny
+    argv = ['train', data, '--model', model, '--out', tmp_path / 'run', '--steps', 2, '--frames', 2, '--lora-r', 4,
+            '--lora-alpha', 8, '--save-steps', 1, '--logging-steps', 1, '--lr', '1e-3', '--batch-size', 1,
+            '--grad-accum', 1, '--max-tokens', 2048, '--workers', 0, '--seed', 3, '--quiet']
+    assert main([str(x) for x in argv]) == 0
+    card = json.loads((tmp_path / 'run' / 'final' / 'training_card.json').read_text())
+    cfg = card['config']
+    assert (cfg['max_steps'], cfg['num_frames'], cfg['lora_r'], cfg['lora_alpha'], cfg['save_steps']) == (2, 2, 4, 8, 1)
+    assert (cfg['logging_steps'], cfg['learning_rate'], cfg['max_tokens'], cfg['seed']) == (1, 1e-3, 2048, 3)
+    assert card['result']['global_step'] == 2
+
+def test_eval_flags_reach_the_card(tiny, tmp_path):
+    from st_toolkit.cli import main
+    model, data = tiny
+    argv = ['eval', data, '--model', model, '--out', tmp_path / 'ev', '--frames', 3, '--fps', 2, '--max-pixels', 16384,
+            '--batch-size', 2, '--max-new-tokens', 9, '--quiet']
+    assert main([str(x) for x in argv]) == 0
+    card = json.loads((tmp_path / 'ev' / 'report_card.json').read_text())
+    dec, extra = card['protocol']['decoding'], card['protocol']['extra']
+    assert (dec['max_new_tokens'], dec['batch_size'], dec['do_sample'], dec['repetition_penalty']) == (9, 2, False, 1.0)
+    assert (extra['frames'], extra['fps'], extra['max_pixels']) == (3, 2.0, 16384)
+    assert len((tmp_path / 'ev' / 'answers.jsonl').read_text().splitlines()) == card['overall']['n']
+    assert not [p.name for p in (tmp_path / 'ev').iterdir() if p.name.startswith('.')]     # no temporary left
+
+def test_eval_out_taken_fails_before_generating(tiny, tmp_path):
+    model, data = tiny
+    (tmp_path / 'ev' / 'answers.jsonl').mkdir(parents=True)
+    p = run('eval', data, '--model', model, '--out', tmp_path / 'ev', ok=False)
+    assert p.returncode == 2 and p.stderr.count('\n') == 1 and 'answers.jsonl: is a folder' in p.stderr
+    assert not (tmp_path / 'ev' / 'report_card.json').exists()
+
+def test_oserror_during_the_work_is_one_line(tmp_path, monkeypatch, capsys):
+    "A disk that fills up after the check: any OSError (not only PermissionError) is one line naming the file."
+    import errno, os
+    import st_toolkit.cli as cli
+    def full(scene, out): raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out / 'scene_0.mp4'))
+    monkeypatch.setattr(cli, 'save_scene', full)
+    assert cli.main(['synth', '--out', str(tmp_path / 's'), '--n', '1', '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert err == f"st-toolkit synth: error: {tmp_path / 's' / 'scene_0.mp4'}: No space left on device\n", err
