@@ -806,9 +806,10 @@ def _apply_frame(fig, f):
         fig.data[k].update(**{a: d[a] for a in ('x', 'y', 'z', 'customdata', 'hovertext') if d[a] is not None})
 
 def _bare(fig):
-    "A copy of a figure without its frames, slider and play button: something else drives its time."
+    "A copy of a figure without its frames, slider, play button and title: the widget around it drives its time."
     out = go.Figure(data=fig.data, layout=fig.layout)
     out.layout.sliders, out.layout.updatemenus = (), ()
+    out.update_layout(title_text='', height=560, margin=dict(t=90))
     return out
 
 @patch
@@ -824,7 +825,7 @@ def _plotly_bundle(fig):
     return pio.renderers['plotly_mimetype'].to_mimebundle(fig.to_dict())
 
 # %% ../nbs/13_viz.ipynb #caf78afe
-def _image_size(W, H, width=640):
+def _image_size(W, H, width=480):
     "Display size (w, h) of a W x H frame: `width` pixels wide at most, twice its size at most, aspect kept."
     k = min(2.0, width / W)
     return round(W * k), round(H * k)
@@ -839,7 +840,7 @@ def widget(self:LinkedView):
     W.jslink((play, 'value'), (sl, 'value'))
     w, h = _image_size(self.scene.width, self.scene.height)
     img = W.Image(format='jpeg', layout=W.Layout(width=f'{w}px', height=f'{h}px', object_fit='contain', flex='0 0 auto'))
-    plot = W.Output(layout=W.Layout(flex='1 1 auto', min_width='400px'))
+    plot = W.Output(layout=W.Layout(flex='1 1 auto', min_width='560px'))
     self._w = dict(slider=sl, play=play, image=img, readout=W.HTML(), plot=plot, fig=_bare(self.fig))
     sl.observe(lambda ch: self.set_index(ch['new']), names='value')
     self.set_index(self.index)
