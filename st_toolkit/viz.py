@@ -338,7 +338,11 @@ def _scene3(L, pad=2.0):
     ax = lambda name, lo, hi: dict(title=f'{name} (m)', range=[float(lo), float(hi)], autorange=False)
     return dict(xaxis=ax('x', x0, x1), yaxis=ax('y', y0, y1), zaxis=ax('z', z0, z1), aspectmode='manual',
                 aspectratio=dict(x=float(r[0]), y=float(r[1]), z=float(max(r[2], 0.2))),
-                camera=dict(eye=dict(x=-0.9, y=-1.6, z=1.1)))
+                camera=dict(eye=_eye(r)))
+
+def _eye(r):
+    "A camera beside the scene's long ground axis, slightly above it, close enough for the box to fill the view."
+    return dict(x=-1.1, y=-0.7, z=0.7) if r[1] >= r[0] else dict(x=-0.7, y=-1.1, z=0.7)
 
 # %% ../nbs/13_viz.ipynb #1a1d5fad
 def plot_trajectories_3d(scene, # a `Scene` (camera, frame times) or a list of ground-truth `Track`s
@@ -870,8 +874,10 @@ def figure(self:LinkedView) -> go.Figure:
     fig.frames = [go.Frame(name=str(i), data=[go.Image(source=jpeg_uri(self.frame(i)))] + list(L3.frames[i].data), traces=cur,
                            layout=dict(annotations=[_readout_ann(texts[i])])) for i in range(len(self.times))]
     _image_layout(fig, self.scene.width, self.scene.height, row=1, col=1)
+    fig.update_yaxes(domain=[0.24, 1], row=1, col=1)                       # the readout goes under the frame
+    eye = {k: 1.5 * v for k, v in L3.layout.scene.camera.eye.to_plotly_json().items()}   # farther: the 3D box stays in its half
     fig.update_layout(title=f"{self.scene.name} · video frame, 3D cursor and readout on one slider", coloraxis=L3.layout.coloraxis,
-                      scene=L3.layout.scene, sliders=_slider(self.times), updatemenus=_play(150), annotations=[_readout_ann(texts[0])],
+                      scene=L3.layout.scene, scene_camera_eye=eye, sliders=_slider(self.times), updatemenus=_play(150), annotations=[_readout_ann(texts[0])],
                       legend=_LEGEND, height=680, margin=dict(l=10, r=10, t=110, b=10),
                       meta=dict(L3.layout.meta) | dict(kind='linked', traces=dict(image=[0], cursors=cur)))
     return fig

@@ -481,3 +481,18 @@ def t05_7():
     test_eq(frames_inside, {'grounding.html': 8 + 1, 'qa.html': 4 + 1, 'linked.html': len(lv.times) + 1})
     assert '<title>drive: truth vs pseudo-labels</title>' in files[2].read_text()
     test_fail(viz.save_figure, args=(bs, out / 'bev.html'), contains='expected .png, .pdf or .svg')
+
+
+def test_index_images_resolve():
+    "Hero images: index.ipynb links them relative to nbs/ (as JupyterLab resolves them), the README relative to the root."
+    import json
+
+    md = lambda text: re.findall(r'!\[[^\]]*\]\(([^)]+)\)', text)
+    cells = json.loads((ROOT / 'nbs' / 'index.ipynb').read_text())['cells']
+    nb_links = [l for c in cells if c['cell_type'] == 'markdown' for l in md(''.join(c['source']))]
+    readme_links = md((ROOT / 'README.md').read_text())
+    assert len(nb_links) >= 2 and len(readme_links) == len(nb_links)
+    for l in nb_links:
+        assert (ROOT / 'nbs' / l).is_file(), f'index.ipynb: {l} does not resolve from nbs/'
+    for l in readme_links:
+        assert (ROOT / l).is_file(), f'README.md: {l} does not resolve from the repository root'

@@ -412,3 +412,16 @@ def test_tutorial_05_linked_widget_in_jupyterlab(lab, browser):
     finally:
         _save_shot(lp.page, 'lab_last.png')
         lp.page.close()
+
+def test_index_hero_images_load_in_jupyterlab(lab, browser):
+    "The hero images of index.ipynb load in JupyterLab (their paths resolve from nbs/)."
+    base, root = lab
+    lp = LabPage(browser, base, 'nbs/index.ipynb')
+    try:
+        sel = '.jp-RenderedMarkdown img'
+        lp.page.wait_for_function(f"() => document.querySelectorAll('{sel}').length >= 2", timeout=60_000)
+        lp.page.wait_for_timeout(1500)
+        sizes = lp.js(f"() => Array.from(document.querySelectorAll('{sel}')).map(i => [i.getAttribute('src'), i.naturalWidth])")
+        assert all(w > 100 for _, w in sizes), sizes
+        assert lp.outside == []
+    finally: lp.page.close()
