@@ -1083,6 +1083,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'st_toolkit.viz._err_name': ('viz.html#_err_name', 'st_toolkit/viz.py'),
                                 'st_toolkit.viz._err_segments': ('viz.html#_err_segments', 'st_toolkit/viz.py'),
                                 'st_toolkit.viz._external_refs': ('viz.html#_external_refs', 'st_toolkit/viz.py'),
+                                'st_toolkit.viz._eye': ('viz.html#_eye', 'st_toolkit/viz.py'),
                                 'st_toolkit.viz._f32': ('viz.html#_f32', 'st_toolkit/viz.py'),
                                 'st_toolkit.viz._figure': ('viz.html#_figure', 'st_toolkit/viz.py'),
                                 'st_toolkit.viz._frame_boxes': ('viz.html#_frame_boxes', 'st_toolkit/viz.py'),
