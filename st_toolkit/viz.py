@@ -361,7 +361,8 @@ def plot_trajectories_3d(scene, # a `Scene` (camera, frame times) or a list of g
     L = _Layers(scene, pred, max_frames, max_points, reference, times, frustum_depth, merge_above)
     data, tr, make = _view3(L, ground, camera)
     fig = go.Figure(data=data, frames=_frames(L, make, tr['cursors']))
-    fig.update_layout(title=title or f"{getattr(L.scene, 'name', 'tracks')} · colour = speed · clock reference: {L.ref}",
+    name = getattr(L.scene, 'name', 'tracks')
+    fig.update_layout(title=html.escape(title or f"{name} · colour = speed · clock reference: {L.ref}"),
                       coloraxis=_coloraxis(L.cmax), sliders=_slider(L.times), updatemenus=_play(), scene=_scene3(L),
                       legend=_LEGEND, margin=dict(l=0, r=0, t=110, b=0), height=700,
                       meta=_meta(L, 'trajectories_3d', tr))
@@ -386,7 +387,8 @@ def _bev_axes(L):
     "Equal-scale x and y axes spanning the data (the plot area shrinks to keep the scale; the ranges never grow)."
     x0, x1, y0, y1 = L.extent()
     return dict(xaxis=dict(title='x (m)', range=[float(x0), float(x1)], constrain='domain'),
-                yaxis=dict(title='y (m)', range=[float(y0), float(y1)], scaleanchor='x', scaleratio=1, constrain='domain'))
+                yaxis=dict(title='y (m)', range=[float(y0), float(y1)], scaleanchor='x', scaleratio=1,
+                           constrain='domain'))
 
 def _wedge(fr):
     "The field-of-view wedge on the ground from frustum points (17, 3): centre, the two lower far corners."
@@ -420,7 +422,8 @@ def plot_trajectories_bev(scene, # a `Scene` or a list of ground-truth `Track`s
         if cam and L.fr is not None: d.append(dict(type='scatter', **_xy(_wedge(L.fr[f]))))
         return d
     fig = go.Figure(data=data, frames=_frames(L, make, tr['cursors']))
-    fig.update_layout(title=title or f"{getattr(L.scene, 'name', 'tracks')} · bird's-eye view · colour = speed",
+    name = getattr(L.scene, 'name', 'tracks')
+    fig.update_layout(title=html.escape(title or f"{name} · bird's-eye view · colour = speed"),
                       coloraxis=_coloraxis(L.cmax), sliders=_slider(L.times, redraw=False), updatemenus=_play(redraw=False),
                       **_bev_axes(L), legend=_LEGEND, height=650, margin=dict(t=110),
                       meta=_meta(L, 'trajectories_bev', tr))
@@ -525,17 +528,18 @@ def focus_window(spans, # [t0, t1] spans in seconds (None entries are skipped)
     return max(clip[0], a - pad), min(clip[1], b + pad)
 
 def _span_text(name, span):
-    return f"{html.escape(name)} {span[0]:.2f}–{span[1]:.2f} s" if span is not None else f"{html.escape(name)} no span"
+    return f"{html.escape(name)} " + (_secs(span) if span is not None else 'no span')
 
 def _grounding_layout(fig, m, names, spans, ts, title):
     "Metrics and both spans above the timeline, the slider and the play button, the view's `meta`."
     text = f"<b>{_metrics_text(m)}</b> · " + ' · '.join(_span_text(n, s) for n, s in zip(names, spans))
     fig.add_annotation(text=text, xref='x2 domain', yref='y2 domain', x=1, y=1.02, xanchor='right', yanchor='bottom',
                        showarrow=False, font=dict(size=13))
-    fig.update_layout(title=title or 'grounding: ground truth vs prediction', sliders=_slider(ts), updatemenus=_play(200),
-                      height=620, showlegend=False, margin=dict(t=50, l=30, r=30),
-                      meta=dict(kind='grounding', traces=dict(image=[0], cursors=[0, len(fig.data) - 1]), times=ts.tolist(),
-                                metrics=m, spans=dict(gt=spans[0], pred=spans[1])))
+    traces = dict(image=[0], cursors=[0, len(fig.data) - 1])
+    fig.update_layout(title=html.escape(title or 'grounding: ground truth vs prediction'), sliders=_slider(ts),
+                      updatemenus=_play(200), height=620, showlegend=False, margin=dict(t=50, l=30, r=30),
+                      meta=dict(kind='grounding', traces=traces, times=ts.tolist(), metrics=m,
+                                spans=dict(gt=spans[0], pred=spans[1])))
 
 def grounding_view(video, # the video file
                    gt:dict=None, # ground-truth tube {time s: xyxy}
@@ -548,11 +552,12 @@ def grounding_view(video, # the video file
                    protocol=None, # a `metrics.Protocol` for vIoU/sIoU (default: the tubes' own frames)
                    context:float=0.25, # context around the spans, as a share of their hull (at least 0.5 s)
                    title:str=None) -> go.Figure:
-    "Frames around the grounded span with ground-truth and predicted boxes, a timeline of both spans with tIoU/vIoU, a slider."
+    "Frames around the grounded span with both boxes, a timeline of both spans with tIoU/vIoU, and a slider."
     gs, ps = gt_span or _tube_span(gt), pred_span or _tube_span(pred)
     clip = tuple(clip) if clip is not None else (0.0, video_info(video).duration)
     tubes = [(t, s, c, l) for t, s, c, l in ((gt, gs, colors[0], labels[0]), (pred, ps, colors[1], labels[1])) if t]
-    frames, ts = _box_frames(video, focus_window([gs, ps], clip, context), num_frames, *[[t[j] for t in tubes] for j in range(4)])
+    cols = [[t[j] for t in tubes] for j in range(4)]                     # tubes, spans, colours, labels
+    frames, ts = _box_frames(video, focus_window([gs, ps], clip, context), num_frames, *cols)
     H, W = frames.shape[1:3]
     fig = make_subplots(rows=2, cols=1, row_heights=[0.8, 0.2], vertical_spacing=0.08)
     fig.add_trace(go.Image(source=jpeg_uri(frames[0]), name='frame', hoverinfo='skip'), row=1, col=1)
@@ -596,7 +601,7 @@ def score_answer(sample:dict, # a QA sample (shared schema)
     return score_pred(sample, _read(answer, sample), protocol)
 
 def score_pred(sample:dict, # a QA sample (shared schema)
-               pred, # a parsed answer, as `parse.parse_answer` gives it (a tube: {'span': [t0, t1], 'boxes': {t: xyxy}})
+               pred, # a parsed answer as `parse.parse_answer` gives it (a tube: {'span': [t0, t1], 'boxes': {t: xyxy}})
                protocol=None): # a `metrics.Protocol` or its dict; default `metrics.Protocol()`
     "`score_answer` for an answer already parsed (a prediction dict from an evaluation run)."
     if mt._kind(sample) == 'text':                                # caption metrics are corpus-level (and slow): not per answer
@@ -649,7 +654,8 @@ def _qa_text(sample, answer, verdict, pred=_NONE):
     units = _units_lines(sample, pred)
     lines += units[:1]
     if answer is not None or verdict:
-        lines += [f"<b>model:</b> {_wrap(answer if answer is not None else '—')}"] + units[1:] + [f"<b>{mark}</b> {html.escape(why)}"]
+        model = f"<b>model:</b> {_wrap(answer if answer is not None else '—')}"
+        lines += [model] + units[1:] + [f"<b>{mark}</b> {html.escape(why)}"]
     return '<br>'.join(lines)
 
 def _video(sample, root):
@@ -693,7 +699,7 @@ def _grounding_args(sample, pt):
                       span=lambda: dict(pred_span=list(pt)))[kind]()
 
 def _verdict_of(sample, answer, result, pred, protocol):
-    "(scored answer or None, verdict (correct, reason) or None) from an answer text, a parsed `pred` or a stored result."
+    "(scored answer or None, (correct, reason) or None) from an answer text, a parsed `pred` or a stored result."
     if result is not None: return None, (result.get('correct'), result.get('reason', 'stored result'))
     if pred is not _NONE: sc = score_pred(sample, pred, protocol)
     elif answer is not None: sc = score_answer(sample, answer, protocol)
@@ -711,6 +717,7 @@ def qa_view(sample:dict, # a QA sample (shared schema)
     video, kind = _video(sample, root), mt._kind(sample)
     sc, verdict = _verdict_of(sample, answer, result, pred, protocol)
     if result is not None: answer = result.get('answer', answer)
+    if answer is None and pred is not _NONE: answer = '(a parsed prediction, no text)'
     shown = sc['pred'] if sc else _NONE
     if kind in _GROUNDING:
         ga = _grounding_args(sample, None if shown is _NONE else shown)
@@ -843,7 +850,8 @@ def widget(self:LinkedView):
     play = W.Play(value=self.index, min=0, max=n, interval=150)
     W.jslink((play, 'value'), (sl, 'value'))
     w, h = _image_size(self.scene.width, self.scene.height)
-    img = W.Image(format='jpeg', layout=W.Layout(width=f'{w}px', height=f'{h}px', object_fit='contain', flex='0 0 auto'))
+    size = W.Layout(width=f'{w}px', height=f'{h}px', object_fit='contain', flex='0 0 auto')
+    img = W.Image(format='jpeg', layout=size)
     plot = W.Output(layout=W.Layout(flex='1 1 auto', min_width='560px'))
     self._w = dict(slider=sl, play=play, image=img, readout=W.HTML(), plot=plot, fig=_bare(self.fig))
     sl.observe(lambda ch: self.set_index(ch['new']), names='value')
@@ -875,9 +883,11 @@ def figure(self:LinkedView) -> go.Figure:
                            layout=dict(annotations=[_readout_ann(texts[i])])) for i in range(len(self.times))]
     _image_layout(fig, self.scene.width, self.scene.height, row=1, col=1)
     fig.update_yaxes(domain=[0.24, 1], row=1, col=1)                       # the readout goes under the frame
-    eye = {k: 1.5 * v for k, v in L3.layout.scene.camera.eye.to_plotly_json().items()}   # farther: the 3D box stays in its half
-    fig.update_layout(title=f"{self.scene.name} · video frame, 3D cursor and readout on one slider", coloraxis=L3.layout.coloraxis,
-                      scene=L3.layout.scene, scene_camera_eye=eye, sliders=_slider(self.times), updatemenus=_play(150), annotations=[_readout_ann(texts[0])],
+    eye = {k: 1.5 * v for k, v in L3.layout.scene.camera.eye.to_plotly_json().items()}   # the 3D box stays in its half
+    title = f"{html.escape(self.scene.name)} · video frame, 3D cursor and readout on one slider"
+    fig.update_layout(title=title, coloraxis=L3.layout.coloraxis,
+                      scene=L3.layout.scene, scene_camera_eye=eye, sliders=_slider(self.times), updatemenus=_play(150),
+                      annotations=[_readout_ann(texts[0])],
                       legend=_LEGEND, height=680, margin=dict(l=10, r=10, t=110, b=10),
                       meta=dict(L3.layout.meta) | dict(kind='linked', traces=dict(image=[0], cursors=cur)))
     return fig

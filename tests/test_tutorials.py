@@ -86,7 +86,7 @@ def test_tutorial(name):
 
 
 def check_02_output(text):
-    "Without a GPU and a local checkpoint, tutorial 02 says it uses the tiny model, and its GPU-only cells say they skipped."
+    "Without a GPU and a local checkpoint, tutorial 02 says it uses the tiny model; its GPU-only cells say they skip."
     import torch
 
     if torch.cuda.is_available():
@@ -484,7 +484,7 @@ def t05_7():
 
 
 def test_index_images_resolve():
-    "Hero images: index.ipynb links them relative to nbs/ (as JupyterLab resolves them), the README relative to the root."
+    "Hero images: index.ipynb links them relative to nbs/ (as JupyterLab resolves them), README from the root."
     import json
 
     md = lambda text: re.findall(r'!\[[^\]]*\]\(([^)]+)\)', text)

@@ -224,9 +224,9 @@ def test_linked_view(pages, browser):
         assert pg.errors == [] and pg.outside == []
     finally: pg.close()
 
-# ------------------------------------------------------------------------------------------------ grounding with a prediction
+# ------------------------------------------------------------------------------------ grounding with a prediction
 def test_grounding_prediction_beside_truth(browser, tmp_path):
-    "A grounding view given a prediction dict shows a green (truth) and a red (predicted) box on a frame inside the event."
+    "A grounding view given a prediction dict shows a green (truth) and a red (predicted) box inside the event."
     from st_toolkit.core import Scene
     from st_toolkit.templates import grounding_qa
     from st_toolkit import viz, metrics as mt
@@ -239,21 +239,20 @@ def test_grounding_prediction_beside_truth(browser, tmp_path):
     pred = dict(span=[late, g1], boxes=tube)
     fig = viz.qa_view(stvg, pred=pred, num_frames=8)
     ts = np.array(fig.layout.meta['times'])
-    assert ((ts >= g0) & (ts <= g1)).mean() >= 0.6, (ts, g0, g1)                # the frames are sampled around the event
+    assert ((ts >= g0) & (ts <= g1)).mean() >= 0.6, (ts, g0, g1)             # frames sampled around the event
     f = int(np.flatnonzero((ts >= late + 0.1) & (ts <= g1 - 0.1))[0])
     pg = Page(browser, viz.to_html(fig, tmp_path / 'grounding_pred.html'))
     try:
         pg.animate(str(f))
         img = pg.page.locator('.js-plotly-plot image').first
         png = img.screenshot()
-        Path(os.environ.get('ST_SCREENSHOTS', '/nonexistent')).is_dir() and Path(os.environ['ST_SCREENSHOTS'], 'g_img.png').write_bytes(png)
         shot = np.asarray(Image_open(png)).astype(int)
         k = shot.shape[1] / sc.width                                           # screen pixels per video pixel
         assert abs(shot.shape[0] / shot.shape[1] - sc.height / sc.width) < 0.02   # the frame keeps its aspect ratio
         gt_box = mt.align_tube(stvg['gt']['value'], ts[f:f + 1])[0]
         pred_box = mt.align_tube(tube, ts[f:f + 1])[0]
         assert edge_share(shot, gt_box * k, COLORS['green']) > 0.6, 'no green ground-truth box on the frame'
-        assert edge_share(shot, pred_box * k, COLORS['red']) > 0.6, f'no red predicted box on the frame at {pred_box * k}'
+        assert edge_share(shot, pred_box * k, COLORS['red']) > 0.6, f'no red predicted box at {pred_box * k}'
         title = pg.js("() => document.querySelector('.gtitle').textContent")
         assert f'{g0:.2f}–{g1:.2f} s' in title and f'{late:.2f}–{g1:.2f} s' in title and ' px' in title
         _save_shot(pg.page, 'grounding_prediction.png')
@@ -315,7 +314,7 @@ def _lab_settings(d):
 
 @pytest.fixture(scope='module')
 def lab(tmp_path_factory):
-    "A JupyterLab server of this test's own: a free port, no token, a temporary root with the tutorials and the samples."
+    "A JupyterLab server of this test's own: a free port, no token, a temporary root with nbs/ and the samples."
     import shutil, subprocess, sys
     root, home = tmp_path_factory.mktemp('lab_root'), tmp_path_factory.mktemp('lab_home')
     shutil.copytree(ROOT / 'nbs', root / 'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
@@ -324,8 +323,9 @@ def lab(tmp_path_factory):
                JUPYTER_RUNTIME_DIR=str(home / 'runtime'), HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
     _lab_settings(home / 'settings')
     port = _free_port()
-    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--ip=127.0.0.1', f'--ServerApp.root_dir={root}',
-           '--IdentityProvider.token=', '--ServerApp.password=', '--ServerApp.disable_check_xsrf=True',
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--ip=127.0.0.1',
+           f'--ServerApp.root_dir={root}', '--IdentityProvider.token=', '--ServerApp.password=',
+           '--ServerApp.disable_check_xsrf=True',
            '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', f'--LabApp.workspaces_dir={home / "ws"}',
            f'--LabApp.user_settings_dir={home / "settings"}', '--LabApp.extension_manager=readonly']
     if os.geteuid() == 0: cmd.append('--allow-root')                        # CI containers run as root
@@ -345,7 +345,7 @@ class LabPage:
         pg.route('**/*', self._route)
         pg.goto(f'{base}/lab/tree/{path}')
         pg.wait_for_selector('.jp-Notebook .jp-Cell', timeout=120_000)
-        select = pg.get_by_role('button', name='Select', exact=True)          # a notebook saved without a kernel name asks once
+        select = pg.get_by_role('button', name='Select', exact=True)   # a notebook saved without a kernel name asks
         try: select.click(timeout=15_000)
         except Exception: pass                                               # (no dialog: the kernel starts by itself)
         pg.wait_for_selector('text=Python 3 (ipykernel) | Idle', timeout=120_000)
@@ -364,20 +364,26 @@ class LabPage:
         self.page.wait_for_function(done, timeout=timeout_s * 1000, polling=1000)
     def js(self, expr, arg=None): return self.page.evaluate(expr, arg)
 
-WIDGET = "Array.from(document.querySelectorAll('.widget-vbox')).find(b => b.querySelector('.widget-hslider') && b.querySelector('.widget-image'))"
+WIDGET = ("Array.from(document.querySelectorAll('.widget-vbox'))"
+          ".find(b => b.querySelector('.widget-hslider') && b.querySelector('.widget-image'))")
 
 def _lab_state(lp, name='objects'):
     "What the linked widget shows now: slider value, readout text, image bytes (base64), size, and the 3D cursors."
     return lp.js(f"""async (name) => {{ const w = {WIDGET}; const img = w.querySelector('.widget-image');
-        const buf = await (await fetch(img.src)).arrayBuffer(); let s = ''; new Uint8Array(buf).forEach(b => s += String.fromCharCode(b));
-        const gd = w.querySelector('.js-plotly-plot'), r = img.getBoundingClientRect(), d = gd.data.find(t => t.name === name);
-        return {{value: w.querySelector('.widget-readout').textContent.trim(), readout: w.querySelector('.widget-html').textContent,
+        const buf = await (await fetch(img.src)).arrayBuffer();
+        let s = '';
+        new Uint8Array(buf).forEach(b => s += String.fromCharCode(b));
+        const gd = w.querySelector('.js-plotly-plot'), r = img.getBoundingClientRect();
+        const d = gd.data.find(t => t.name === name);
+        return {{value: w.querySelector('.widget-readout').textContent.trim(),
+                 readout: w.querySelector('.widget-html').textContent,
                  jpeg: btoa(s), w: r.width, h: r.height, nw: img.naturalWidth, nh: img.naturalHeight,
-                 sliders: w.querySelectorAll('.widget-hslider').length, plotly_sliders: gd.querySelectorAll('.slider-container').length,
+                 sliders: w.querySelectorAll('.widget-hslider').length,
+                 plotly_sliders: gd.querySelectorAll('.slider-container').length,
                  x: {DECODE}(d.x), y: {DECODE}(d.y), z: {DECODE}(d.z)}}; }}""", name)
 
 def test_tutorial_05_linked_widget_in_jupyterlab(lab, browser):
-    "In JupyterLab, tutorial 05 runs; its linked widget's one slider moves the frame, the 3D cursors and the readout together."
+    "In JupyterLab tutorial 05 runs; the linked widget's one slider moves frame, 3D cursors and readout together."
     import base64
     from st_toolkit.core import Scene
     from st_toolkit import viz
@@ -385,7 +391,9 @@ def test_tutorial_05_linked_widget_in_jupyterlab(lab, browser):
     lp = LabPage(browser, base, 'nbs/tutorials/05_interactive_views.ipynb')
     try:
         lp.run_all()
-        errors = lp.js("() => Array.from(document.querySelectorAll('.jp-OutputArea-output[data-mime-type=\"application/vnd.jupyter.stderr\"]')).map(e => e.textContent).filter(t => t.includes('Error'))")
+        errors = lp.js("""() => Array.from(document.querySelectorAll(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+            .map(e => e.textContent).filter(t => t.includes('Error'))""")
         assert errors == [], errors[:2]
         lp.page.locator(f'css=.widget-hslider').first.scroll_into_view_if_needed()
         truth = Scene.from_json(ROOT / 'data_samples/scenes/sample_02.json')
@@ -393,8 +401,9 @@ def test_tutorial_05_linked_widget_in_jupyterlab(lab, browser):
         before = _lab_state(lp)
         box = lp.page.locator('.widget-hslider .slider-container').first.bounding_box()
         lp.page.mouse.click(box['x'] + 0.8 * box['width'], box['y'] + box['height'] / 2)
-        lp.page.wait_for_function(f"(v) => {WIDGET}.querySelector('.widget-readout').textContent.trim() !== v", arg=before['value'], timeout=20_000)
-        lp.page.wait_for_timeout(2500)                                   # the kernel redraws the frame, the 3D view and the readout
+        moved = f"(v) => {WIDGET}.querySelector('.widget-readout').textContent.trim() !== v"
+        lp.page.wait_for_function(moved, arg=before['value'], timeout=20_000)
+        lp.page.wait_for_timeout(2500)                   # the kernel redraws the frame, the 3D view and the readout
         after = _lab_state(lp)
         i = int(after['value'])
         assert i != int(before['value'])
@@ -402,11 +411,12 @@ def test_tutorial_05_linked_widget_in_jupyterlab(lab, browser):
         assert after['jpeg'] != before['jpeg']
         shown = np.asarray(Image_open(base64.b64decode(after['jpeg']))).astype(float)
         diff = [np.abs(shown - lv.frame(j)).mean() for j in (i, int(before['value']))]
-        assert diff[0] < 6 and diff[0] < 0.5 * diff[1], diff                  # the frame at the slider's time, not the old one
+        assert diff[0] < 6 and diff[0] < 0.5 * diff[1], diff        # the frame at the slider's time, not the old one
         cur = np.array([after[a] for a in 'xyz'], float).T
         np.testing.assert_allclose(cur, frame_xyz(lv.fig, i), rtol=1e-5, atol=1e-5)
-        assert (after['sliders'], after['plotly_sliders']) == (1, 0)      # one time control: the 3D view has no slider of its own
-        assert abs(after['w'] / after['h'] - truth.width / truth.height) < 0.01 and (after['nw'], after['nh']) == (truth.width, truth.height)
+        assert (after['sliders'], after['plotly_sliders']) == (1, 0)   # one time control: no slider in the 3D view
+        assert abs(after['w'] / after['h'] - truth.width / truth.height) < 0.01           # the frame keeps its aspect
+        assert (after['nw'], after['nh']) == (truth.width, truth.height)
         _save_shot(lp.page, 'lab_tutorial_05_linked.png')
         assert lp.outside == []
     finally:
@@ -421,7 +431,7 @@ def test_index_hero_images_load_in_jupyterlab(lab, browser):
         sel = '.jp-RenderedMarkdown img'
         lp.page.wait_for_function(f"() => document.querySelectorAll('{sel}').length >= 2", timeout=60_000)
         lp.page.wait_for_timeout(1500)
-        sizes = lp.js(f"() => Array.from(document.querySelectorAll('{sel}')).map(i => [i.getAttribute('src'), i.naturalWidth])")
+        sizes = lp.js(f"() => Array.from(document.querySelectorAll('{sel}')).map(i => [i.src, i.naturalWidth])")
         assert all(w > 100 for _, w in sizes), sizes
         assert lp.outside == []
     finally: lp.page.close()
