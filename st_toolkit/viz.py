@@ -527,6 +527,8 @@ def focus_window(spans, # [t0, t1] spans in seconds (None entries are skipped)
     pad = max(0.5, context * (b - a))
     return max(clip[0], a - pad), min(clip[1], b + pad)
 
+def _secs(span): return f"{span[0]:.2f}–{span[1]:.2f} s"
+
 def _span_text(name, span):
     return f"{html.escape(name)} " + (_secs(span) if span is not None else 'no span')
 
@@ -619,8 +621,6 @@ def _wrap(text, width=110):
 
 def _box_text(t, b):
     return f"box at {float(t):.2f} s: [{', '.join(f'{float(v):.0f}' for v in b)}] px"
-
-def _secs(span): return f"{span[0]:.2f}–{span[1]:.2f} s"
 
 def in_units(kind:str, # 'tube', 'span' or 'box' (`metrics._kind`)
              value, # the parsed answer, or the ground truth's value
