@@ -1,6 +1,6 @@
 """Open the viz module's exported HTML pages in headless Chromium (Debian's /usr/bin/chromium, driven by Playwright):
 each page loads offline with no JavaScript error, its screenshot shows the expected traces, and the slider moves the cursors."""
-import io
+import io, os
 from pathlib import Path
 import numpy as np
 import pytest
@@ -223,3 +223,215 @@ def test_linked_view(pages, browser):
         assert img.std() > 20 and coloured(img).sum() > 1000
         assert pg.errors == [] and pg.outside == []
     finally: pg.close()
+
+# ------------------------------------------------------------------------------------ grounding with a prediction
+def test_grounding_prediction_beside_truth(browser, tmp_path):
+    "A grounding view given a prediction dict shows a green (truth) and a red (predicted) box inside the event."
+    from st_toolkit.core import Scene
+    from st_toolkit.templates import grounding_qa
+    from st_toolkit import viz, metrics as mt
+    from st_toolkit.video import COLORS
+    sc = Scene.from_json(ROOT / 'data_samples/scenes/sample_00.json')
+    stvg = next(s for s in grounding_qa(sc, seed=0) if s['task'] == 'stvg')
+    g0, g1 = stvg['gt']['span']
+    late = g0 + 0.2 * (g1 - g0)
+    tube = {k: [b[0] + 24, b[1] + 3, b[2] + 24, b[3] + 3] for k, b in stvg['gt']['value'].items() if float(k) >= late}
+    pred = dict(span=[late, g1], boxes=tube)
+    fig = viz.qa_view(stvg, pred=pred, num_frames=8)
+    ts = np.array(fig.layout.meta['times'])
+    assert ((ts >= g0) & (ts <= g1)).mean() >= 0.6, (ts, g0, g1)             # frames sampled around the event
+    f = int(np.flatnonzero((ts >= late + 0.1) & (ts <= g1 - 0.1))[0])
+    pg = Page(browser, viz.to_html(fig, tmp_path / 'grounding_pred.html'))
+    try:
+        pg.animate(str(f))
+        img = pg.page.locator('.js-plotly-plot image').first
+        png = img.screenshot()
+        shot = np.asarray(Image_open(png)).astype(int)
+        k = shot.shape[1] / sc.width                                           # screen pixels per video pixel
+        assert abs(shot.shape[0] / shot.shape[1] - sc.height / sc.width) < 0.02   # the frame keeps its aspect ratio
+        gt_box = mt.align_tube(stvg['gt']['value'], ts[f:f + 1])[0]
+        pred_box = mt.align_tube(tube, ts[f:f + 1])[0]
+        assert edge_share(shot, gt_box * k, COLORS['green']) > 0.6, 'no green ground-truth box on the frame'
+        assert edge_share(shot, pred_box * k, COLORS['red']) > 0.6, f'no red predicted box at {pred_box * k}'
+        title = pg.js("() => document.querySelector('.gtitle').textContent")
+        assert f'{g0:.2f}–{g1:.2f} s' in title and f'{late:.2f}–{g1:.2f} s' in title and ' px' in title
+        _save_shot(pg.page, 'grounding_prediction.png')
+        assert pg.errors == [] and pg.outside == []
+    finally: pg.close()
+
+def edge_share(img, box, rgb, band=2):
+    "Share of the columns along a box's bottom edge (screen pixels) with a pixel near `rgb` within `band` rows."
+    x1, y1, x2, y2 = np.round(box).astype(int)
+    rows = img[max(y2 - band, 0):y2 + band + 1, x1 + 3:x2 - 2]
+    return float(coloured(rows, rgb, 150).any(0).mean())          # thin lines blend with the ground when scaled
+
+def Image_open(png_bytes):
+    from PIL import Image
+    return Image.open(io.BytesIO(png_bytes)).convert('RGB')
+
+def _save_shot(page, name):
+    "Keep a screenshot for a person to look at when ST_SCREENSHOTS names a folder."
+    d = os.environ.get('ST_SCREENSHOTS')
+    if d: page.screenshot(path=str(Path(d) / name), full_page=True)
+
+# ------------------------------------------------------------------------------------------------ JupyterLab
+def _free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+def _wait_up(url, proc, log, timeout=120):
+    "Wait until the server answers `url` (fails early, with its log, when it died)."
+    import time, urllib.request
+    end = time.time() + timeout
+    while time.time() < end:
+        assert proc.poll() is None, f'jupyter lab exited with {proc.returncode}:\n{Path(log).read_text()[-3000:]}'
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200: return
+        except OSError: time.sleep(0.5)
+    raise TimeoutError(f'jupyter lab did not answer {url} in {timeout} s')
+
+def _stop(proc):
+    "Stop the server and the kernels it started (its own process group), by its id."
+    import signal, subprocess
+    if proc.poll() is None: os.killpg(proc.pid, signal.SIGTERM)
+    try: proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+def _lab_settings(d):
+    "Every cell in the page (no windowing), no news fetched, the default kernel started without asking."
+    import json
+    for ext, name, val in (('notebook-extension', 'tracker', dict(windowingMode='none')),
+                           ('apputils-extension', 'notification', dict(fetchNews='false', checkForUpdates=False)),
+                           ('notebook-extension', 'panel', dict(autoStartDefaultKernel=True))):
+        f = Path(d) / '@jupyterlab' / ext / f'{name}.jupyterlab-settings'
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps(val))
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "A JupyterLab server of this test's own: a free port, no token, a temporary root with nbs/ and the samples."
+    import shutil, subprocess, sys
+    root, home = tmp_path_factory.mktemp('lab_root'), tmp_path_factory.mktemp('lab_home')
+    shutil.copytree(ROOT / 'nbs', root / 'nbs', ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
+    (root / 'data_samples').symlink_to(ROOT / 'data_samples')
+    env = dict(os.environ, PYTHONPATH=str(ROOT), HOME=str(home), JUPYTER_CONFIG_DIR=str(home / 'config'),
+               JUPYTER_RUNTIME_DIR=str(home / 'runtime'), HF_HUB_OFFLINE='1', TRANSFORMERS_OFFLINE='1')
+    _lab_settings(home / 'settings')
+    port = _free_port()
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', f'--port={port}', '--ip=127.0.0.1',
+           f'--ServerApp.root_dir={root}', '--IdentityProvider.token=', '--ServerApp.password=',
+           '--ServerApp.disable_check_xsrf=True',
+           '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate', f'--LabApp.workspaces_dir={home / "ws"}',
+           f'--LabApp.user_settings_dir={home / "settings"}', '--LabApp.extension_manager=readonly']
+    if os.geteuid() == 0: cmd.append('--allow-root')                        # CI containers run as root
+    proc = subprocess.Popen(cmd, env=env, cwd=root, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=open(home / 'lab.log', 'w'))
+    try:
+        _wait_up(f'http://127.0.0.1:{port}/api/status', proc, home / 'lab.log')
+        yield f'http://127.0.0.1:{port}', root
+    finally: _stop(proc)
+
+class LabPage:
+    "A notebook opened in JupyterLab in the browser; nothing outside the server is reached."
+    def __init__(self, browser, base, path):
+        self.errors, self.outside, self.base = [], [], base
+        self.page = pg = browser.new_page(viewport=dict(width=1600, height=1000))
+        pg.on('pageerror', lambda e: self.errors.append(f'pageerror: {e}'))
+        pg.route('**/*', self._route)
+        pg.goto(f'{base}/lab/tree/{path}')
+        pg.wait_for_selector('.jp-Notebook .jp-Cell', timeout=120_000)
+        select = pg.get_by_role('button', name='Select', exact=True)   # a notebook saved without a kernel name asks
+        try: select.click(timeout=15_000)
+        except Exception: pass                                               # (no dialog: the kernel starts by itself)
+        pg.wait_for_selector('text=Python 3 (ipykernel) | Idle', timeout=120_000)
+    def _route(self, route):
+        url = route.request.url
+        if url.startswith((self.base, 'data:', 'blob:', 'ws://127.0.0.1')): return route.continue_()
+        self.outside.append(url)
+        route.abort()
+    def run_all(self, timeout_s=300):
+        "Run every cell from the Run menu, then wait until no cell is queued or running."
+        self.page.get_by_role('menuitem', name='Run', exact=True).click()
+        self.page.get_by_role('menuitem', name='Run All Cells', exact=True).click()
+        self.page.wait_for_timeout(2000)
+        done = """() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt'))
+                            .every(p => /\\[\\d+\\]/.test(p.textContent))"""
+        self.page.wait_for_function(done, timeout=timeout_s * 1000, polling=1000)
+    def js(self, expr, arg=None): return self.page.evaluate(expr, arg)
+
+WIDGET = ("Array.from(document.querySelectorAll('.widget-vbox'))"
+          ".find(b => b.querySelector('.widget-hslider') && b.querySelector('.widget-image'))")
+
+def _lab_state(lp, name='objects'):
+    "What the linked widget shows now: slider value, readout text, image bytes (base64), size, and the 3D cursors."
+    return lp.js(f"""async (name) => {{ const w = {WIDGET}; const img = w.querySelector('.widget-image');
+        const buf = await (await fetch(img.src)).arrayBuffer();
+        let s = '';
+        new Uint8Array(buf).forEach(b => s += String.fromCharCode(b));
+        const gd = w.querySelector('.js-plotly-plot'), r = img.getBoundingClientRect();
+        const d = gd.data.find(t => t.name === name);
+        return {{value: w.querySelector('.widget-readout').textContent.trim(),
+                 readout: w.querySelector('.widget-html').textContent,
+                 jpeg: btoa(s), w: r.width, h: r.height, nw: img.naturalWidth, nh: img.naturalHeight,
+                 sliders: w.querySelectorAll('.widget-hslider').length,
+                 plotly_sliders: gd.querySelectorAll('.slider-container').length,
+                 x: {DECODE}(d.x), y: {DECODE}(d.y), z: {DECODE}(d.z)}}; }}""", name)
+
+def test_tutorial_05_linked_widget_in_jupyterlab(lab, browser):
+    "In JupyterLab tutorial 05 runs; the linked widget's one slider moves frame, 3D cursors and readout together."
+    import base64
+    from st_toolkit.core import Scene
+    from st_toolkit import viz
+    base, root = lab
+    lp = LabPage(browser, base, 'nbs/tutorials/05_interactive_views.ipynb')
+    try:
+        lp.run_all()
+        errors = lp.js("""() => Array.from(document.querySelectorAll(
+            '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+            .map(e => e.textContent).filter(t => t.includes('Error'))""")
+        assert errors == [], errors[:2]
+        lp.page.locator(f'css=.widget-hslider').first.scroll_into_view_if_needed()
+        truth = Scene.from_json(ROOT / 'data_samples/scenes/sample_02.json')
+        lv = viz.LinkedView(truth, max_frames=25)                       # the times and frames the tutorial's view has
+        before = _lab_state(lp)
+        box = lp.page.locator('.widget-hslider .slider-container').first.bounding_box()
+        lp.page.mouse.click(box['x'] + 0.8 * box['width'], box['y'] + box['height'] / 2)
+        moved = f"(v) => {WIDGET}.querySelector('.widget-readout').textContent.trim() !== v"
+        lp.page.wait_for_function(moved, arg=before['value'], timeout=20_000)
+        lp.page.wait_for_timeout(2500)                   # the kernel redraws the frame, the 3D view and the readout
+        after = _lab_state(lp)
+        i = int(after['value'])
+        assert i != int(before['value'])
+        assert f't = {lv.times[i]:.2f} s' in after['readout'] and f't = {lv.times[i]:.2f} s' not in before['readout']
+        assert after['jpeg'] != before['jpeg']
+        shown = np.asarray(Image_open(base64.b64decode(after['jpeg']))).astype(float)
+        diff = [np.abs(shown - lv.frame(j)).mean() for j in (i, int(before['value']))]
+        assert diff[0] < 6 and diff[0] < 0.5 * diff[1], diff        # the frame at the slider's time, not the old one
+        cur = np.array([after[a] for a in 'xyz'], float).T
+        np.testing.assert_allclose(cur, frame_xyz(lv.fig, i), rtol=1e-5, atol=1e-5)
+        assert (after['sliders'], after['plotly_sliders']) == (1, 0)   # one time control: no slider in the 3D view
+        assert abs(after['w'] / after['h'] - truth.width / truth.height) < 0.01           # the frame keeps its aspect
+        assert (after['nw'], after['nh']) == (truth.width, truth.height)
+        _save_shot(lp.page, 'lab_tutorial_05_linked.png')
+        assert lp.outside == []
+    finally:
+        _save_shot(lp.page, 'lab_last.png')
+        lp.page.close()
+
+def test_index_hero_images_load_in_jupyterlab(lab, browser):
+    "The hero images of index.ipynb load in JupyterLab (their paths resolve from nbs/)."
+    base, root = lab
+    lp = LabPage(browser, base, 'nbs/index.ipynb')
+    try:
+        sel = '.jp-RenderedMarkdown img'
+        lp.page.wait_for_function(f"() => document.querySelectorAll('{sel}').length >= 2", timeout=60_000)
+        lp.page.wait_for_timeout(1500)
+        sizes = lp.js(f"() => Array.from(document.querySelectorAll('{sel}')).map(i => [i.src, i.naturalWidth])")
+        assert all(w > 100 for _, w in sizes), sizes
+        assert lp.outside == []
+    finally: lp.page.close()

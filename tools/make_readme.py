@@ -3,7 +3,7 @@
     python tools/make_readme.py          # write README.md
     python tools/make_readme.py --check  # exit 1 when README.md is out of sync
 """
-import json, sys
+import json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,12 +18,16 @@ def _output_text(o):
     if 'text/markdown' in d: return ''.join(d['text/markdown'])
     if 'text/plain' in d: return '```\n' + ''.join(d['text/plain']).rstrip() + '\n```'
 
+def _from_root(md):
+    "Relative image links of a notebook in nbs/ (they resolve from nbs/ in Jupyter) rewritten for the repository root."
+    return re.sub(r'(!\[[^\]]*\]\()(?![a-z]+:|/)([^)]+\))', r'\1nbs/\2', md)
+
 def render(nb_path=ROOT / 'nbs' / 'index.ipynb'):
     "README text for the index notebook."
     parts = []
     for c in json.loads(Path(nb_path).read_text())['cells']:
         src = ''.join(c['source']).rstrip()
-        if c['cell_type'] == 'markdown': parts.append(src)
+        if c['cell_type'] == 'markdown': parts.append(_from_root(src))
         elif c['cell_type'] == 'code' and src and not _hidden(src):
             parts.append(f"```python\n{src}\n```")
             parts += [t.rstrip() for t in map(_output_text, c.get('outputs', [])) if t]
