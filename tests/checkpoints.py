@@ -125,7 +125,7 @@ _HUB_NAMES = {
     'qwen2_5_vl': [('model.language_model.', 'model.'), ('model.visual.', 'visual.')],
     'qwen3_vl': [],
     'llava_onevision': [('model.language_model.', 'language_model.model.'), ('lm_head.', 'language_model.lm_head.'),
-                        ('model.vision_tower.', 'vision_tower.'), ('model.multi_modal_projector.', 'multi_modal_projector.'),
+                        ('model.vision_tower.', 'vision_tower.vision_model.'), ('model.multi_modal_projector.', 'multi_modal_projector.'),
                         ('model.image_newline', 'image_newline')],
 }
 
