@@ -18,7 +18,7 @@ __all__ = ['ARCHS', 'QWEN_SPECIAL_TOKENS', 'VIDEO_DEFAULTS', 'LM_LEAVES', 'VISIO
            'frame_shape', 'decode_size', 'visual_tokens', 'configure_video', 'load_processor', 'load_model',
            'video_metadata', 'lora_regex', 'lora_targets', 'add_lora', 'trainable_summary']
 
-# %% ../nbs/10_models.ipynb #931d4158
+# %% ../nbs/10_models.ipynb #12dffc65
 class ModelError(ValueError):
     "A checkpoint, architecture or model setting this module cannot use; the message names it and what is supported."
 
@@ -47,14 +47,16 @@ def checkpoint_config(path) -> dict:
 def arch_of(obj): # a config, a model (also peft-wrapped), a processor, or a checkpoint folder / hub id
     "The toolkit's architecture name ('qwen2_5_vl', 'qwen3_vl', 'llava_onevision') of `obj`."
     if type(obj).__name__ in _PROCESSORS: return _PROCESSORS[type(obj).__name__]
-    if isinstance(obj, (str, Path)) and Path(obj).exists(): mt = checkpoint_config(obj)['model_type']
+    where = ''
+    if isinstance(obj, (str, Path)) and Path(obj).exists():
+        mt, where = checkpoint_config(obj)['model_type'], f"{Path(obj) / 'config.json'}: "
     elif isinstance(obj, (str, Path)):
         from transformers import AutoConfig
         mt = AutoConfig.from_pretrained(obj).model_type
     else: mt = getattr(getattr(obj, 'config', obj), 'model_type', None)
     for k, a in ARCHS.items():
         if a['model_type'] == mt: return k
-    raise ModelError(f"model_type {mt!r} is not supported; expected one of {[a['model_type'] for a in ARCHS.values()]}")
+    raise ModelError(f"{where}model_type {mt!r} is not supported; expected one of {[a['model_type'] for a in ARCHS.values()]}")
 
 # %% ../nbs/10_models.ipynb #4d7951e9
 def chat_template(arch='qwen2_5_vl'): # 'qwen2_5_vl', 'qwen3_vl' or 'llava_onevision'

