@@ -18,7 +18,7 @@ __all__ = ['ARCHS', 'QWEN_SPECIAL_TOKENS', 'VIDEO_DEFAULTS', 'LM_LEAVES', 'VISIO
            'frame_shape', 'decode_size', 'visual_tokens', 'configure_video', 'load_processor', 'load_model',
            'video_metadata', 'lora_regex', 'lora_targets', 'add_lora', 'trainable_summary']
 
-# %% ../nbs/10_models.ipynb #12dffc65
+# %% ../nbs/10_models.ipynb #09d11436
 class ModelError(ValueError):
     "A checkpoint, architecture or model setting this module cannot use; the message names it and what is supported."
 
@@ -37,7 +37,8 @@ def checkpoint_config(path) -> dict:
     "The parsed `config.json` of checkpoint folder `path`; a named `ModelError` when it is missing or unusable."
     f = Path(path) / 'config.json'
     if not Path(path).is_dir(): raise ModelError(f"{path}: no such checkpoint folder")
-    if not f.exists(): raise ModelError(f"{path}: no config.json there; expected a checkpoint folder (save_pretrained)")
+    if not f.exists():
+        raise ModelError(f"{path}: no config.json there; expected a checkpoint folder (save_pretrained)")
     try: cfg = json.loads(f.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f"{f}: not valid JSON ({e})") from None
     if not isinstance(cfg, dict) or not cfg.get('model_type'):
@@ -56,7 +57,8 @@ def arch_of(obj): # a config, a model (also peft-wrapped), a processor, or a che
     else: mt = getattr(getattr(obj, 'config', obj), 'model_type', None)
     for k, a in ARCHS.items():
         if a['model_type'] == mt: return k
-    raise ModelError(f"{where}model_type {mt!r} is not supported; expected one of {[a['model_type'] for a in ARCHS.values()]}")
+    known = [a['model_type'] for a in ARCHS.values()]
+    raise ModelError(f"{where}model_type {mt!r} is not supported; expected one of {known}")
 
 # %% ../nbs/10_models.ipynb #4d7951e9
 def chat_template(arch='qwen2_5_vl'): # 'qwen2_5_vl', 'qwen3_vl' or 'llava_onevision'
@@ -72,8 +74,10 @@ def chat_template(arch='qwen2_5_vl'): # 'qwen2_5_vl', 'qwen3_vl' or 'llava_onevi
             + "{%- else -%}" + body + "<|im_end|>" + nl + "{%- endif -%}{%- endfor -%}"
             + "{%- if add_generation_prompt -%}<|im_start|>assistant" + nl + "{%- endif -%}")
 
-# %% ../nbs/10_models.ipynb #b7847b60
-def has_generation_markers(template): return bool(template) and re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None
+# %% ../nbs/10_models.ipynb #2d50a2b1
+def has_generation_markers(template):
+    "True when `template` has `{% generation %}` markers."
+    return bool(template) and re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None
 
 def template_fits(template:str) -> bool:
     "True when `template` marks answer + `<|im_end|>` and prompts at inference with the text it trains on."
@@ -82,8 +86,10 @@ def template_fits(template:str) -> bool:
     msgs = [{'role': 'user', 'content': [{'type': 'text', 'text': 'Q?'}]},
             {'role': 'assistant', 'content': [{'type': 'text', 'text': 'A.'}]}]
     try:
-        (full,), (spans,) = render_jinja_template(conversations=[msgs], chat_template=template, return_assistant_tokens_mask=True)
-        (prompt,), _ = render_jinja_template(conversations=[msgs[:1]], chat_template=template, add_generation_prompt=True)
+        (full,), (spans,) = render_jinja_template(conversations=[msgs], chat_template=template,
+                                                  return_assistant_tokens_mask=True)
+        (prompt,), _ = render_jinja_template(conversations=[msgs[:1]], chat_template=template,
+                                             add_generation_prompt=True)
     except Exception: return False
     return [full[a:b] for a, b in spans] == ['A.<|im_end|>'] and full.startswith(prompt + 'A.<|im_end|>')
 
@@ -142,7 +148,7 @@ def train_tokenizer(texts, # lines of training text
     qt.add_special_tokens({'additional_special_tokens': QWEN_SPECIAL_TOKENS[1:] + list(extra_special)})
     return qt
 
-# %% ../nbs/10_models.ipynb #7601cd9f
+# %% ../nbs/10_models.ipynb #e0ec1ff3
 def _ids(tok, *names): return [tok.convert_tokens_to_ids(n) for n in names]
 
 def tiny_processor(tok, # a tokenizer from `train_tokenizer`
@@ -155,8 +161,8 @@ def tiny_processor(tok, # a tokenizer from `train_tokenizer`
         return T.Qwen2_5_VLProcessor(image_processor=T.Qwen2VLImageProcessor(size=px), tokenizer=tok, chat_template=tmpl,
                                      video_processor=T.Qwen2VLVideoProcessor(size=px, cap_pixels_per_frame=True))
     if arch == 'qwen3_vl':
-        vp = T.Qwen3VLVideoProcessor(size=dict(px, longest_edge=max_pixels * 768), patch_size=16, cap_pixels_per_frame=True,
-                                     max_video_tokens=max_pixels / 32 / 32)   # longest_edge is the whole video's budget
+        vp = T.Qwen3VLVideoProcessor(size=dict(px, longest_edge=max_pixels * 768), patch_size=16,  # whole video
+                                     cap_pixels_per_frame=True, max_video_tokens=max_pixels / 32 / 32)  # per frame
         return T.Qwen3VLProcessor(image_processor=T.Qwen2VLImageProcessor(size=px, patch_size=16), tokenizer=tok,
                                   chat_template=tmpl, video_processor=vp)
     if arch == 'llava_onevision':
@@ -288,12 +294,12 @@ def set_threads(n:int=None, # threads; default as the list above says
     _THREADS['auto'] = k
     return k
 
-# %% ../nbs/10_models.ipynb #8e93dce7
+# %% ../nbs/10_models.ipynb #218e2856
 VIDEO_DEFAULTS = {  # the families' own published video settings (sources in the text above)
     'qwen2_5_vl': dict(frame_min_pixels=128 * 28 * 28, frame_max_pixels=768 * 28 * 28, max_video_tokens=128000, fps=2.0,
                        source='qwen-vl-utils VIDEO_MIN/MAX_TOKEN_NUM, total MODEL_SEQ_LEN·28²·0.9 (also ms-swift)'),
     'qwen3_vl': dict(frame_min_pixels=4096, video_max_pixels=24576 * 32 * 32, max_video_tokens=768, fps=2.0,
-                     source='Qwen3-VL video_preprocessor_config.json; per-frame cap qwen-vl-utils VIDEO_MAX_TOKEN_NUM'),
+                     source='Qwen3-VL video_preprocessor_config.json; frame cap qwen-vl-utils VIDEO_MAX_TOKEN_NUM'),
     'llava_onevision': dict(frame_pixels=384 * 384, tokens_per_frame=196, fps=None,
                             source='SigLIP 384x384, 27x27 patches pooled 2x2 (transformers LlavaOnevisionProcessor)'),
 }
@@ -308,14 +314,15 @@ def _check_pixels(name, value, factor, arch):
                          f">= {factor * factor} (one {factor}x{factor} merged patch)")
     return int(value)
 
-# %% ../nbs/10_models.ipynb #c2796c0b
+# %% ../nbs/10_models.ipynb #8e6cf3e7
 def video_budget(processor_or_arch) -> dict:
     "Per-frame and per-video pixel budgets of a processor (as configured) or of a family's defaults, with tokens."
     arch = processor_or_arch if isinstance(processor_or_arch, str) else arch_of(processor_or_arch)
     if arch not in ARCHS: raise ModelError(f"unknown architecture {arch!r}; expected one of {list(ARCHS)}")
     d = VIDEO_DEFAULTS[arch]
     if arch == 'llava_onevision':
-        return dict(arch=arch, frame_max_pixels=d['frame_pixels'], frame_min_pixels=d['frame_pixels'], video_max_pixels=None,
+        px = d['frame_pixels']
+        return dict(arch=arch, frame_max_pixels=px, frame_min_pixels=px, video_max_pixels=None,
                     frame_max_tokens=d['tokens_per_frame'], multiple=None, fps=d['fps'], source=d['source'])
     f = 32 if arch == 'qwen3_vl' else 28
     if isinstance(processor_or_arch, str):
@@ -375,7 +382,7 @@ def visual_tokens(processor, height:int, width:int, num_frames:int) -> int:
     f = _factor(vp)
     return math.ceil(n / vp.temporal_patch_size) * (h // f) * (w // f)
 
-# %% ../nbs/10_models.ipynb #20b1195e
+# %% ../nbs/10_models.ipynb #a6ac8e4c
 def _defaults(vp, arch):
     "Install the family's published video budget where the checkpoint's own is larger (or missing)."
     d = VIDEO_DEFAULTS[arch]
@@ -414,8 +421,8 @@ def configure_video(processor, # a processor of one of the supported families
         vp.fps = float(fps)
     if arch == 'llava_onevision':
         if max_pixels is None and min_pixels is None: return processor
-        raise ModelError(f"max_pixels/min_pixels for llava_onevision: {type(vp).__name__} resizes every frame to a fixed "
-                         f"{vp.size['height']}x{vp.size['width']}; pixel budgets apply to the Qwen families only")
+        raise ModelError(f"max_pixels/min_pixels for llava_onevision: {type(vp).__name__} resizes every frame to a "
+                         f"fixed {vp.size['height']}x{vp.size['width']}; pixel budgets apply to the Qwen families only")
     vp.cap_pixels_per_frame = True
     vp.size = SizeDict(**_user_pixels(vp, arch, _defaults(vp, arch), max_pixels, min_pixels))
     return processor

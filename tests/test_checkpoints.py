@@ -2,13 +2,12 @@
 LLaVA-OneVision; `tests/checkpoints.py`) load without missing keys, render the official chat templates' text, label
 exactly the answers plus `<|im_end|>`, meter video by the families' published budgets, and train and evaluate
 through the `st-toolkit` command."""
-import json, os, shutil, subprocess, sys, time
+import json, os, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from checkpoints import (FAMILIES, FIXTURES, ROOT, build_checkpoint, cached_checkpoint, hub_name, qwen_tokenizer,
-                         fetch_qwen_tokenizer)
+from checkpoints import FAMILIES, FIXTURES, ROOT, cached_checkpoint, hub_name, qwen_tokenizer  # noqa: F401
 
 LAYOUTS = [('qwen2_5_vl', True), ('qwen2_5_vl', False), ('qwen3_vl', True), ('llava_onevision', True)]
 IDS = ['qwen2_5_vl-flat', 'qwen2_5_vl-nested', 'qwen3_vl', 'llava_onevision']
@@ -40,10 +39,13 @@ def test_hub_tensor_names(qwen_tokenizer):
     from safetensors import safe_open
     names = {}
     for fam in FAMILIES:
-        with safe_open(str(cached_checkpoint(fam, True, qwen_tokenizer) / 'model.safetensors'), 'pt') as f: names[fam] = set(f.keys())
-    assert {'model.embed_tokens.weight', 'visual.patch_embed.proj.weight', 'visual.merger.mlp.0.weight'} <= names['qwen2_5_vl']
+        with safe_open(str(cached_checkpoint(fam, True, qwen_tokenizer) / 'model.safetensors'), 'pt') as f:
+            names[fam] = set(f.keys())
+    assert {'model.embed_tokens.weight', 'visual.patch_embed.proj.weight', 'visual.merger.mlp.0.weight'} <= \
+        names['qwen2_5_vl']
     assert 'lm_head.weight' not in names['qwen2_5_vl']                    # tied in the 3B model
-    assert {'model.language_model.embed_tokens.weight', 'model.visual.deepstack_merger_list.0.norm.weight'} <= names['qwen3_vl']
+    assert {'model.language_model.embed_tokens.weight', 'model.visual.deepstack_merger_list.0.norm.weight'} <= \
+        names['qwen3_vl']
     assert {'language_model.model.embed_tokens.weight', 'vision_tower.vision_model.embeddings.patch_embedding.weight',
             'multi_modal_projector.linear_1.weight', 'image_newline'} <= names['llava_onevision']
 
@@ -80,7 +82,8 @@ def _render(template, msgs, gen=False):
 V = {'type': 'video'}
 def _t(s): return {'type': 'text', 'text': s}
 SYS = {'role': 'system', 'content': [_t('You are a careful traffic analyst.')]}
-CONV = [{'role': 'user', 'content': [V, _t('How far did the car travel?')]}, {'role': 'assistant', 'content': [_t('12.35 meters.')]},
+CONV = [{'role': 'user', 'content': [V, _t('How far did the car travel?')]},
+        {'role': 'assistant', 'content': [_t('12.35 meters.')]},
         {'role': 'user', 'content': [_t('And the bus?')]}, {'role': 'assistant', 'content': [_t('3.10 meters.')]}]
 Q25 = ('<|im_start|>system\nYou are a careful traffic analyst.<|im_end|>\n<|im_start|>user\n'
        '<|vision_start|><|video_pad|><|vision_end|>How far did the car travel?<|im_end|>\n'
@@ -102,12 +105,14 @@ def test_qwen_official_text():
 def test_onevision_official_text():
     "Both llava-hf variants as published, and the toolkit's text (the original qwen_1_5 conversation)."
     from st_toolkit.models import chat_template
-    hub = ('<|im_start|>system \nYou are a careful traffic analyst.<|im_end|><|im_start|>user <video>\nHow far did the car '
-           'travel?<|im_end|><|im_start|>assistant \n12.35 meters.<|im_end|><|im_start|>user \nAnd the bus?<|im_end|>'
-           '<|im_start|>assistant \n3.10 meters.<|im_end|>')
+    hub = ('<|im_start|>system \nYou are a careful traffic analyst.<|im_end|>'
+           '<|im_start|>user <video>\nHow far did the car travel?<|im_end|>'
+           '<|im_start|>assistant \n12.35 meters.<|im_end|>'
+           '<|im_start|>user \nAnd the bus?<|im_end|><|im_start|>assistant \n3.10 meters.<|im_end|>')
     assert _render(_tmpl('llava_onevision'), [SYS] + CONV) == hub
-    conv = ('<|im_start|>system\nYou are a careful traffic analyst.<|im_end|>\n<|im_start|>user\n<video>\nHow far did the '
-            'car travel?<|im_end|>\n<|im_start|>assistant\n12.35 meters.<|im_end|>\n<|im_start|>user\nAnd the bus?<|im_end|>\n'
+    conv = ('<|im_start|>system\nYou are a careful traffic analyst.<|im_end|>\n'
+            '<|im_start|>user\n<video>\nHow far did the car travel?<|im_end|>\n'
+            '<|im_start|>assistant\n12.35 meters.<|im_end|>\n<|im_start|>user\nAnd the bus?<|im_end|>\n'
             '<|im_start|>assistant\n3.10 meters.<|im_end|>\n')
     assert _render(_tmpl('llava_onevision', 'chat_template_conversion.json'), [SYS] + CONV) == conv
     assert _render(chat_template('llava_onevision'), [SYS] + CONV) == conv
@@ -121,7 +126,8 @@ def samples():
     "Two real QA samples on a shipped scene video, one of them two turns long."
     from st_toolkit.core import Scene
     from st_toolkit.templates import kinematic_qa
-    s = kinematic_qa(Scene.from_json(ROOT / 'data_samples/scenes/sample_00.json'), tasks=['distance', 'speed'], seed=0)[:2]
+    scene = Scene.from_json(ROOT / 'data_samples/scenes/sample_00.json')
+    s = kinematic_qa(scene, tasks=['distance', 'speed'], seed=0)[:2]
     turn = lambda x: [{'role': 'user', 'content': x['question']}, {'role': 'assistant', 'content': x['answer']}]
     return [dict(s[0], messages=turn(s[0])), dict(s[1], id='two-turns', messages=turn(s[0]) + turn(s[1]))]
 
@@ -132,7 +138,9 @@ def _answers(ds, i):
     runs, cur = [], []
     for tok, on in zip(x['input_ids'].tolist(), lab.tolist()):
         if on: cur.append(tok)
-        elif cur: runs.append(cur); cur = []
+        elif cur:
+            runs.append(cur)
+            cur = []
     if cur: runs.append(cur)
     return [ds.processor.tokenizer.decode(r) for r in runs]
 
@@ -160,7 +168,7 @@ def test_llava_published_template_never_labels_end_of_turn(qwen_tokenizer, sampl
 
 # --- video budgets ---------------------------------------------------------------------------------------------------
 def test_tokens_per_frame_1280x720_under_defaults(ckpt):
-    "Under each family's defaults a 1280x720 frame costs 360 tokens (Qwen) or 196 (OneVision), counted by the processor."
+    "Under the family defaults a 1280x720 frame costs 360 tokens (Qwen) or 196 (OneVision), counted by the processor."
     from st_toolkit.models import load_model, visual_tokens, decode_size, frame_shape, video_budget
     fam, folder = ckpt
     _, proc = load_model(folder)
@@ -190,12 +198,11 @@ def test_image_budget_no_longer_reaches_video(qwen_tokenizer):
 
 # --- the CLI on the three families ----------------------------------------------------------------------------------
 def _cli(*args, cwd):
-    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM='false')
-    t0 = time.time()
-    p = subprocess.run([sys.executable, '-c', 'from st_toolkit.cli import cli; cli()', *map(str, args)], cwd=cwd, env=env,
-                       capture_output=True, text=True, timeout=600)
+    env = dict(os.environ, OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONPATH=str(ROOT),
+               TOKENIZERS_PARALLELISM='false')
+    cmd = [sys.executable, '-c', 'from st_toolkit.cli import cli\ncli()', *map(str, args)]
+    p = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert p.returncode == 0, f'exit {p.returncode}\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}'
-    return time.time() - t0
 
 
 @pytest.mark.parametrize('fam', FAMILIES)
@@ -206,8 +213,8 @@ def test_cli_train_and_eval(fam, qwen_tokenizer, samples, tmp_path):
     data = write_dataset([{k: v for k, v in samples[0].items() if k != 'messages'}], tmp_path / 'qa.json')
     _cli('train', data, '--out', tmp_path / 'run', '--model', folder, '--steps', 2, '--frames', 2, cwd=tmp_path)
     assert (tmp_path / 'run' / 'final' / 'adapter_config.json').exists()
-    _cli('eval', data, '--model', folder, '--adapter', tmp_path / 'run' / 'final', '--out', tmp_path / 'eval', '--frames', 2,
-         cwd=tmp_path)
+    _cli('eval', data, '--model', folder, '--adapter', tmp_path / 'run' / 'final', '--out', tmp_path / 'eval',
+         '--frames', 2, cwd=tmp_path)
     assert list((tmp_path / 'eval').glob('*.json'))
 
 
@@ -217,8 +224,8 @@ def _child(**env):
     e = dict(os.environ, PATH='/nonexistent', ST_TOOLKIT_CACHE=str(Path(env.pop('cache')) / 'empty'), **env)
     if 'ST_REQUIRE_TOKENIZER' not in env: e.pop('ST_REQUIRE_TOKENIZER', None)
     p = subprocess.run([sys.executable, '-m', 'pytest', '-n', '0', '-rs', '-p', 'no:cacheprovider',
-                        'tests/test_checkpoints.py::test_real_tokenizer'], cwd=ROOT, env=e, capture_output=True, text=True,
-                       timeout=300)
+                        'tests/test_checkpoints.py::test_real_tokenizer'], cwd=ROOT, env=e, capture_output=True,
+                       text=True, timeout=300)
     return p.returncode, p.stdout + p.stderr
 
 

@@ -20,7 +20,8 @@ def _folder(tmp_path, config=None, text=None):
     "A checkpoint folder holding `config` (as JSON) or raw `text` as its config.json."
     d = tmp_path / 'ckpt'
     d.mkdir()
-    if config is not None or text is not None: (d / 'config.json').write_text(text if text is not None else json.dumps(config))
+    if config is not None: text = json.dumps(config)
+    if text is not None: (d / 'config.json').write_text(text)
     return d
 
 
@@ -71,12 +72,13 @@ PIXELS = {'negative': -5, 'zero': 0, 'nan': float('nan'), 'infinite': float('inf
 @pytest.mark.parametrize('which', ['max_pixels', 'min_pixels'])
 def test_bad_pixel_budget(tiny, key, which):
     bad = PIXELS[key]
-    expect_error(lambda: load_processor(tiny['qwen2_5_vl'], **{which: bad}), ModelError, f'{which}={bad!r}', 'qwen2_5_vl',
-                 'pixels per frame')
+    expect_error(lambda: load_processor(tiny['qwen2_5_vl'], **{which: bad}), ModelError, f'{which}={bad!r}',
+                 'qwen2_5_vl', 'pixels per frame')
 
 
 def test_bad_pixel_budget_qwen3(tiny):
-    expect_error(lambda: load_processor(tiny['qwen3_vl'], max_pixels=-5), ModelError, 'max_pixels=-5', 'qwen3_vl', '1024')
+    expect_error(lambda: load_processor(tiny['qwen3_vl'], max_pixels=-5), ModelError, 'max_pixels=-5', 'qwen3_vl',
+                 '1024')
 
 
 def test_min_above_max(tiny):
@@ -107,7 +109,8 @@ def test_bad_timestamps(key):
 def test_lora_regex_matching_nothing(tiny):
     from transformers import AutoModelForImageTextToText
     m = AutoModelForImageTextToText.from_pretrained(tiny['qwen2_5_vl'])
-    expect_error(lambda: add_lora(m, target_regex=r'.*no_such_layer'), ModelError, r'.*no_such_layer', 'matches no nn.Linear')
+    expect_error(lambda: add_lora(m, target_regex=r'.*no_such_layer'), ModelError, r'.*no_such_layer',
+                 'matches no nn.Linear')
 
 
 def test_zero_threads():
