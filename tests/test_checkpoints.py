@@ -186,6 +186,35 @@ def test_tokens_per_frame_1280x720_under_defaults(ckpt):
         assert fh * fw <= px and fh % m == 0 and fw % m == 0                 # decoded at the size it will keep
 
 
+@pytest.fixture(scope='module')
+def hd_video(tmp_path_factory):
+    "A 1280x720 clip of 8 frames at 4 fps (smooth gradients, so that resizing is visible)."
+    from st_toolkit.video import write_video
+    y, x = np.mgrid[0:720, 0:1280]
+    frames = np.stack([np.stack([(x + 9 * i) % 256, (y + 5 * i) % 256, (x + y) % 256], -1) for i in range(8)])
+    return write_video(frames.astype(np.uint8), tmp_path_factory.mktemp('hd') / 'hd.mp4', fps=4)
+
+
+def test_frames_decoded_at_the_size_the_processor_keeps(ckpt, hd_video):
+    """Frames decoded at `decode_size` are kept as they are by the processor: no native decode, no second resize.
+
+    (Qwen3-VL with an odd frame count: its resize of native frames rounds T up to a pair only after scaling and so
+    overshoots its own budget; `decode_size` gives the largest frames it keeps unchanged.)"""
+    from st_toolkit.models import load_model, decode_size, frame_shape
+    from st_toolkit.video import load_frames
+    fam, folder = ckpt
+    _, proc = load_model(folder)
+    for n in (3, 4):
+        px, m = decode_size(proc, n)
+        fr, _ = load_frames(hd_video, num_frames=n, max_pixels=px, multiple=m, cache=False)
+        assert fr.shape[1] * fr.shape[2] <= px < 1280 * 720
+        if fam == 'llava_onevision': continue                     # resized to a fixed 384x384 square in any case
+        if n % 2 == 0: assert tuple(fr.shape[1:3]) == frame_shape(proc, 720, 1280, n)
+        thw = proc.video_processor(videos=[fr], return_tensors='pt')['video_grid_thw'][0].tolist()
+        patch = proc.video_processor.patch_size
+        assert thw[1:] == [fr.shape[1] // patch, fr.shape[2] // patch]
+
+
 def test_image_budget_no_longer_reaches_video(qwen_tokenizer):
     "Qwen2.5-VL as transformers loads it: its video processor carries the image budget (12,845,056 px a frame)."
     from transformers import AutoProcessor
