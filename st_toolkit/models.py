@@ -294,10 +294,10 @@ def set_threads(n:int=None, # threads; default as the list above says
     _THREADS['auto'] = k
     return k
 
-# %% ../nbs/10_models.ipynb #218e2856
+# %% ../nbs/10_models.ipynb #5b662f95
 VIDEO_DEFAULTS = {  # the families' own published video settings (sources in the text above)
     'qwen2_5_vl': dict(frame_min_pixels=128 * 28 * 28, frame_max_pixels=768 * 28 * 28, max_video_tokens=128000, fps=2.0,
-                       source='qwen-vl-utils VIDEO_MIN/MAX_TOKEN_NUM, total MODEL_SEQ_LEN·28²·0.9 (also ms-swift)'),
+                       source='qwen-vl-utils VIDEO_MIN/MAX_TOKEN_NUM, total MODEL_SEQ_LEN·28²·0.9'),
     'qwen3_vl': dict(frame_min_pixels=4096, video_max_pixels=24576 * 32 * 32, max_video_tokens=768, fps=2.0,
                      source='Qwen3-VL video_preprocessor_config.json; frame cap qwen-vl-utils VIDEO_MAX_TOKEN_NUM'),
     'llava_onevision': dict(frame_pixels=384 * 384, tokens_per_frame=196, fps=None,
