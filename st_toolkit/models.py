@@ -11,13 +11,14 @@ _TORCH_FRESH = 'torch' not in sys.modules
 import torch
 
 # %% auto #0
-__all__ = ['ARCHS', 'QWEN_SPECIAL_TOKENS', 'LM_LEAVES', 'VISION_LEAVES', 'ModelError', 'arch_of', 'chat_template',
-           'template_corpus', 'train_tokenizer', 'tiny_processor', 'tiny_config', 'default_tiny_path',
-           'build_tiny_model', 'default_dtype', 'default_attention', 'available_cores', 'default_threads',
-           'set_threads', 'configure_video', 'has_generation_markers', 'load_processor', 'load_model', 'video_metadata',
-           'lora_regex', 'lora_targets', 'add_lora', 'trainable_summary']
+__all__ = ['ARCHS', 'QWEN_SPECIAL_TOKENS', 'VIDEO_DEFAULTS', 'LM_LEAVES', 'VISION_LEAVES', 'ModelError', 'checkpoint_config',
+           'arch_of', 'chat_template', 'has_generation_markers', 'template_fits', 'template_corpus', 'train_tokenizer',
+           'tiny_processor', 'tiny_config', 'default_tiny_path', 'build_tiny_model', 'default_dtype',
+           'default_attention', 'available_cores', 'default_threads', 'set_threads', 'video_budget', 'frame_budget',
+           'frame_shape', 'decode_size', 'visual_tokens', 'configure_video', 'load_processor', 'load_model',
+           'video_metadata', 'lora_regex', 'lora_targets', 'add_lora', 'trainable_summary']
 
-# %% ../nbs/10_models.ipynb #78fdc1e0
+# %% ../nbs/10_models.ipynb #09d11436
 class ModelError(ValueError):
     "A checkpoint, architecture or model setting this module cannot use; the message names it and what is supported."
 
@@ -26,19 +27,38 @@ ARCHS = {
                        image='<|vision_start|><|image_pad|><|vision_end|>', system='You are a helpful assistant.'),
     'qwen3_vl': dict(model_type='qwen3_vl', video='<|vision_start|><|video_pad|><|vision_end|>',
                      image='<|vision_start|><|image_pad|><|vision_end|>', system=None),
-    'llava_onevision': dict(model_type='llava_onevision', video='<video>\n', image='<image>\n', system='You are a helpful assistant.'),
+    'llava_onevision': dict(model_type='llava_onevision', video='<video>\n', image='<image>\n',
+                            system='You are a helpful assistant.'),
 }
+_PROCESSORS = {'Qwen2_5_VLProcessor': 'qwen2_5_vl', 'Qwen3VLProcessor': 'qwen3_vl',
+               'LlavaOnevisionProcessor': 'llava_onevision'}
 
-def arch_of(obj): # a config, a model (also peft-wrapped), or a checkpoint folder / hub id
+def checkpoint_config(path) -> dict:
+    "The parsed `config.json` of checkpoint folder `path`; a named `ModelError` when it is missing or unusable."
+    f = Path(path) / 'config.json'
+    if not Path(path).is_dir(): raise ModelError(f"{path}: no such checkpoint folder")
+    if not f.exists():
+        raise ModelError(f"{path}: no config.json there; expected a checkpoint folder (save_pretrained)")
+    try: cfg = json.loads(f.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ModelError(f"{f}: not valid JSON ({e})") from None
+    if not isinstance(cfg, dict) or not cfg.get('model_type'):
+        raise ModelError(f"{f}: no 'model_type' field; cannot tell the model family")
+    return cfg
+
+def arch_of(obj): # a config, a model (also peft-wrapped), a processor, or a checkpoint folder / hub id
     "The toolkit's architecture name ('qwen2_5_vl', 'qwen3_vl', 'llava_onevision') of `obj`."
-    if isinstance(obj, (str, Path)):
+    if type(obj).__name__ in _PROCESSORS: return _PROCESSORS[type(obj).__name__]
+    where = ''
+    if isinstance(obj, (str, Path)) and Path(obj).exists():
+        mt, where = checkpoint_config(obj)['model_type'], f"{Path(obj) / 'config.json'}: "
+    elif isinstance(obj, (str, Path)):
         from transformers import AutoConfig
-        obj = AutoConfig.from_pretrained(obj)
-    cfg = getattr(obj, 'config', obj)
-    mt = getattr(cfg, 'model_type', None)
+        mt = AutoConfig.from_pretrained(obj).model_type
+    else: mt = getattr(getattr(obj, 'config', obj), 'model_type', None)
     for k, a in ARCHS.items():
         if a['model_type'] == mt: return k
-    raise ModelError(f"model_type {mt!r} is not supported; expected one of {[a['model_type'] for a in ARCHS.values()]}")
+    known = [a['model_type'] for a in ARCHS.values()]
+    raise ModelError(f"{where}model_type {mt!r} is not supported; expected one of {known}")
 
 # %% ../nbs/10_models.ipynb #4d7951e9
 def chat_template(arch='qwen2_5_vl'): # 'qwen2_5_vl', 'qwen3_vl' or 'llava_onevision'
@@ -53,6 +73,25 @@ def chat_template(arch='qwen2_5_vl'): # 'qwen2_5_vl', 'qwen3_vl' or 'llava_onevi
             + "{%- if m['role'] == 'assistant' -%}{% generation %}" + body + "<|im_end|>{% endgeneration %}" + nl
             + "{%- else -%}" + body + "<|im_end|>" + nl + "{%- endif -%}{%- endfor -%}"
             + "{%- if add_generation_prompt -%}<|im_start|>assistant" + nl + "{%- endif -%}")
+
+# %% ../nbs/10_models.ipynb #2d50a2b1
+def has_generation_markers(template):
+    "True when `template` has `{% generation %}` markers."
+    return bool(template) and re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None
+
+def template_fits(template:str) -> bool:
+    "True when `template` marks answer + `<|im_end|>` and prompts at inference with the text it trains on."
+    from transformers.utils.chat_template_utils import render_jinja_template
+    if not has_generation_markers(template): return False
+    msgs = [{'role': 'user', 'content': [{'type': 'text', 'text': 'Q?'}]},
+            {'role': 'assistant', 'content': [{'type': 'text', 'text': 'A.'}]}]
+    try:
+        (full,), (spans,) = render_jinja_template(conversations=[msgs], chat_template=template,
+                                                  return_assistant_tokens_mask=True)
+        (prompt,), _ = render_jinja_template(conversations=[msgs[:1]], chat_template=template,
+                                             add_generation_prompt=True)
+    except Exception: return False
+    return [full[a:b] for a, b in spans] == ['A.<|im_end|>'] and full.startswith(prompt + 'A.<|im_end|>')
 
 # %% ../nbs/10_models.ipynb #c77c88c0
 _WHO = ['the object in the {c} box', 'the {k} in the {c} box', 'the {c}-boxed {k}', 'the {k} marked by the {c} box']
@@ -109,7 +148,7 @@ def train_tokenizer(texts, # lines of training text
     qt.add_special_tokens({'additional_special_tokens': QWEN_SPECIAL_TOKENS[1:] + list(extra_special)})
     return qt
 
-# %% ../nbs/10_models.ipynb #c6974ca5
+# %% ../nbs/10_models.ipynb #e0ec1ff3
 def _ids(tok, *names): return [tok.convert_tokens_to_ids(n) for n in names]
 
 def tiny_processor(tok, # a tokenizer from `train_tokenizer`
@@ -122,8 +161,10 @@ def tiny_processor(tok, # a tokenizer from `train_tokenizer`
         return T.Qwen2_5_VLProcessor(image_processor=T.Qwen2VLImageProcessor(size=px), tokenizer=tok, chat_template=tmpl,
                                      video_processor=T.Qwen2VLVideoProcessor(size=px, cap_pixels_per_frame=True))
     if arch == 'qwen3_vl':
-        return T.Qwen3VLProcessor(image_processor=T.Qwen2VLImageProcessor(size=px, patch_size=16), tokenizer=tok, chat_template=tmpl,
-                                  video_processor=T.Qwen3VLVideoProcessor(size=px, patch_size=16, cap_pixels_per_frame=True))
+        vp = T.Qwen3VLVideoProcessor(size=dict(px, longest_edge=max_pixels * 768), patch_size=16,  # whole video
+                                     cap_pixels_per_frame=True, max_video_tokens=max_pixels / 32 / 32)  # per frame
+        return T.Qwen3VLProcessor(image_processor=T.Qwen2VLImageProcessor(size=px, patch_size=16), tokenizer=tok,
+                                  chat_template=tmpl, video_processor=vp)
     if arch == 'llava_onevision':
         hw = dict(height=56, width=56)
         return T.LlavaOnevisionProcessor(image_processor=T.LlavaOnevisionImageProcessor(size=hw, image_grid_pinpoints=[[56, 56]]),
@@ -189,7 +230,7 @@ def default_attention():
     import importlib.util
     return 'flash_attention_2' if torch.cuda.is_available() and importlib.util.find_spec('flash_attn') else 'sdpa'
 
-# %% ../nbs/10_models.ipynb #30a9450f
+# %% ../nbs/10_models.ipynb #88a10def
 def _cgroup_quota(root='/sys/fs/cgroup') -> float:
     "CPUs the cgroup CPU quota allows (v2 `cpu.max`, v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`); None: no quota."
     r = Path(root)
@@ -253,53 +294,172 @@ def set_threads(n:int=None, # threads; default as the list above says
     _THREADS['auto'] = k
     return k
 
-# %% ../nbs/10_models.ipynb #e490b307
+# %% ../nbs/10_models.ipynb #5b662f95
+VIDEO_DEFAULTS = {  # the families' own published video settings (sources in the text above)
+    'qwen2_5_vl': dict(frame_min_pixels=128 * 28 * 28, frame_max_pixels=768 * 28 * 28, max_video_tokens=128000, fps=2.0,
+                       source='qwen-vl-utils VIDEO_MIN/MAX_TOKEN_NUM, total MODEL_SEQ_LEN·28²·0.9'),
+    'qwen3_vl': dict(frame_min_pixels=4096, video_max_pixels=24576 * 32 * 32, max_video_tokens=768, fps=2.0,
+                     source='Qwen3-VL video_preprocessor_config.json; frame cap qwen-vl-utils VIDEO_MAX_TOKEN_NUM'),
+    'llava_onevision': dict(frame_pixels=384 * 384, tokens_per_frame=196, fps=None,
+                            source='SigLIP 384x384, 27x27 patches pooled 2x2 (transformers LlavaOnevisionProcessor)'),
+}
+
+def _factor(vp): return int(getattr(vp, 'patch_size', 14)) * int(getattr(vp, 'merge_size', 2))
+
+def _check_pixels(name, value, factor, arch):
+    "A per-frame pixel count given by the user, checked: a whole number of at least one merged patch."
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or value != int(value) or value < factor * factor:
+        raise ModelError(f"{name}={value!r} for {arch}: expected a whole number of pixels per frame "
+                         f">= {factor * factor} (one {factor}x{factor} merged patch)")
+    return int(value)
+
+# %% ../nbs/10_models.ipynb #8e6cf3e7
+def video_budget(processor_or_arch) -> dict:
+    "Per-frame and per-video pixel budgets of a processor (as configured) or of a family's defaults, with tokens."
+    arch = processor_or_arch if isinstance(processor_or_arch, str) else arch_of(processor_or_arch)
+    if arch not in ARCHS: raise ModelError(f"unknown architecture {arch!r}; expected one of {list(ARCHS)}")
+    d = VIDEO_DEFAULTS[arch]
+    if arch == 'llava_onevision':
+        px = d['frame_pixels']
+        return dict(arch=arch, frame_max_pixels=px, frame_min_pixels=px, video_max_pixels=None,
+                    frame_max_tokens=d['tokens_per_frame'], multiple=None, fps=d['fps'], source=d['source'])
+    f = 32 if arch == 'qwen3_vl' else 28
+    if isinstance(processor_or_arch, str):
+        lo, hi = d['frame_min_pixels'], d.get('frame_max_pixels', d['max_video_tokens'] * f * f)
+        total = int(d['max_video_tokens'] * f * f * 0.9) * 2 if arch == 'qwen2_5_vl' else d['video_max_pixels']
+    else:
+        vp = processor_or_arch.video_processor
+        f, lo, t = _factor(vp), vp.size['shortest_edge'], vp.max_video_tokens
+        hi = vp.size['longest_edge'] if arch == 'qwen2_5_vl' else t * f * f
+        total = int(t * f * f * 0.9) * 2 if arch == 'qwen2_5_vl' else vp.size['longest_edge']
+    return dict(arch=arch, frame_max_pixels=int(hi), frame_min_pixels=int(lo), video_max_pixels=int(total),
+                frame_max_tokens=int(hi) // (f * f) // 2, multiple=f, fps=d['fps'], source=d['source'])
+
+# %% ../nbs/10_models.ipynb #8b0876b0
+def frame_budget(processor, num_frames:int) -> int:
+    "Most pixels one frame keeps in a clip of `num_frames` frames, as the processor's resize computes it."
+    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    if arch == 'llava_onevision': return int(vp.size['height'] * vp.size['width'])
+    f, lo, hi = _factor(vp), vp.size['shortest_edge'], vp.size['longest_edge']
+    if arch == 'qwen2_5_vl':
+        if not vp.cap_pixels_per_frame: return int(hi)
+        total = int(vp.max_video_tokens * f * f * 0.9)
+        return int(max(min(hi, total * vp.temporal_patch_size // n), int(lo * 1.05)))
+    if not vp.cap_pixels_per_frame: return int(hi // n)
+    return int(max(min(vp.max_video_tokens * f * f, hi // n), int(lo * 1.05)))
+
+def frame_shape(processor, height:int, width:int, num_frames:int) -> tuple:
+    "(height, width) the processor resizes `height`×`width` frames to, in a clip of `num_frames` frames."
+    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    if arch == 'llava_onevision': return int(vp.size['height']), int(vp.size['width'])
+    f, lo = _factor(vp), vp.size['shortest_edge']
+    if arch == 'qwen2_5_vl':
+        from transformers.models.qwen2_vl.video_processing_qwen2_vl import smart_resize
+        return smart_resize(height, width, factor=f, min_pixels=lo, max_pixels=frame_budget(processor, n))
+    from transformers.models.qwen3_vl.video_processing_qwen3_vl import smart_resize
+    t = max(n, vp.temporal_patch_size)
+    return smart_resize(t, height, width, vp.temporal_patch_size, f, lo, frame_budget(processor, n) * n)
+
+# %% ../nbs/10_models.ipynb #49a09ab1
+def decode_size(processor, num_frames:int) -> tuple:
+    "(max_pixels, multiple) to decode frames at, so that the processor keeps them as they are (no second resize)."
+    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    if arch == 'llava_onevision': return frame_budget(processor, n), None
+    px = frame_budget(processor, n)
+    if arch == 'qwen3_vl':                                     # its resize compares T rounded to pairs × H × W
+        t = max(vp.temporal_patch_size, round(n / vp.temporal_patch_size) * vp.temporal_patch_size)
+        px = px * n // t
+    return int(px), _factor(vp)
+
+def visual_tokens(processor, height:int, width:int, num_frames:int) -> int:
+    "Visual tokens a clip of `num_frames` frames of `height`×`width` costs under the processor."
+    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    if arch == 'llava_onevision':
+        side = math.ceil(int(math.isqrt(processor.num_image_tokens)) / 2)
+        return n * side * side + 1
+    h, w = frame_shape(processor, height, width, n)
+    f = _factor(vp)
+    return math.ceil(n / vp.temporal_patch_size) * (h // f) * (w // f)
+
+# %% ../nbs/10_models.ipynb #a6ac8e4c
+def _defaults(vp, arch):
+    "Install the family's published video budget where the checkpoint's own is larger (or missing)."
+    d = VIDEO_DEFAULTS[arch]
+    size = dict(vp.size or {})
+    if arch == 'qwen2_5_vl' and size.get('longest_edge', math.inf) > d['frame_max_pixels']:
+        size = dict(shortest_edge=d['frame_min_pixels'], longest_edge=d['frame_max_pixels'])
+    if arch == 'qwen3_vl' and size.get('longest_edge', math.inf) > d['video_max_pixels']:
+        size = dict(shortest_edge=d['frame_min_pixels'], longest_edge=d['video_max_pixels'])
+    vp.max_video_tokens = min(getattr(vp, 'max_video_tokens', None) or math.inf, d['max_video_tokens'])
+    return size
+
+def _user_pixels(vp, arch, size, max_pixels, min_pixels):
+    "Apply per-frame `max_pixels` / `min_pixels` given by the user to `size` (Qwen families)."
+    f = _factor(vp)
+    mx = None if max_pixels is None else _check_pixels('max_pixels', max_pixels, f, arch)
+    mn = None if min_pixels is None else _check_pixels('min_pixels', min_pixels, f, arch)
+    if mx is not None and mn is not None and mn > mx: raise ModelError(f"min_pixels={mn} > max_pixels={mx} for {arch}")
+    if mx is not None:
+        if arch == 'qwen2_5_vl': size['longest_edge'] = mx
+        else: vp.max_video_tokens = mx // (f * f) if mx % (f * f) == 0 else mx / (f * f)
+        if mn is None: size['shortest_edge'] = min(size['shortest_edge'], int(mx / 1.05))
+    if mn is not None: size['shortest_edge'] = mn
+    return size
+
 def configure_video(processor, # a processor of one of the supported families
-                    max_pixels:int=None, # most pixels per frame after resizing (Qwen families)
-                    min_pixels:int=None): # fewest pixels per frame after resizing (Qwen families)
-    "Set the video processor's pixel budget; frames are always passed pre-sampled (no sampling inside)."
-    vp = processor.video_processor
-    if hasattr(vp, 'cap_pixels_per_frame'): vp.cap_pixels_per_frame = True
-    vp.do_sample_frames = False
-    if max_pixels is None and min_pixels is None: return processor
-    if 'longest_edge' not in (vp.size or {}):
-        raise ModelError(f"{type(vp).__name__} resizes to a fixed {dict(vp.size)}; max_pixels/min_pixels apply to Qwen families only")
-    size = dict(vp.size)
-    if max_pixels is not None: size['longest_edge'] = int(max_pixels)
-    if min_pixels is not None: size['shortest_edge'] = int(min_pixels)
-    if size['shortest_edge'] > size['longest_edge']: raise ModelError(f"min_pixels={size['shortest_edge']} > max_pixels={size['longest_edge']}")
+                    max_pixels:int=None, # most pixels per frame (Qwen families); default the family's published budget
+                    min_pixels:int=None, # fewest pixels per frame (Qwen families)
+                    fps:float=None): # frames per second the processor reads the clip at (informational; sets `vp.fps`)
+    "Set the video processor's budget (family defaults unless given); frames are always passed pre-sampled."
     from transformers.image_utils import SizeDict
-    vp.size = SizeDict(**size)
+    vp, arch = processor.video_processor, arch_of(processor)
+    vp.do_sample_frames = False
+    if fps is not None:
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not math.isfinite(fps) or fps <= 0:
+            raise ModelError(f"fps={fps!r}: expected a positive number of frames per second")
+        vp.fps = float(fps)
+    if arch == 'llava_onevision':
+        if max_pixels is None and min_pixels is None: return processor
+        raise ModelError(f"max_pixels/min_pixels for llava_onevision: {type(vp).__name__} resizes every frame to a "
+                         f"fixed {vp.size['height']}x{vp.size['width']}; pixel budgets apply to the Qwen families only")
+    vp.cap_pixels_per_frame = True
+    vp.size = SizeDict(**_user_pixels(vp, arch, _defaults(vp, arch), max_pixels, min_pixels))
     return processor
 
-# %% ../nbs/10_models.ipynb #d9d8656e
-def has_generation_markers(template): return bool(template) and re.search(r"\{%-?\s*generation\s*-?%\}", template) is not None
-
-def load_processor(name_or_path, max_pixels=None, min_pixels=None):
-    "The checkpoint's processor, configured for video and carrying a generation-marked chat template."
+# %% ../nbs/10_models.ipynb #9d92880c
+def load_processor(name_or_path, # checkpoint folder or hub id
+                   max_pixels:int=None, # per-frame pixel budget; default the family's published video budget
+                   min_pixels:int=None, # per-frame pixel floor
+                   fps:float=None): # the clip's sampling rate the processor reads
+    "The checkpoint's processor, configured for video, with a chat template that labels answer + `<|im_end|>`."
     from transformers import AutoProcessor
     proc = AutoProcessor.from_pretrained(name_or_path)
-    if not has_generation_markers(proc.chat_template if isinstance(proc.chat_template, str) else None):
-        proc.chat_template = chat_template(arch_of(name_or_path))
-    return configure_video(proc, max_pixels, min_pixels)
+    if not template_fits(proc.chat_template if isinstance(proc.chat_template, str) else None):
+        proc.chat_template = chat_template(arch_of(proc))
+    return configure_video(proc, max_pixels, min_pixels, fps)
+
+def _check_source(name_or_path):
+    "A local checkpoint folder with a usable config.json, or something shaped like a hub id."
+    p, s = Path(name_or_path), str(name_or_path)
+    if p.exists(): return checkpoint_config(p)
+    if p.is_absolute() or s.startswith('.') or s.count('/') != 1:
+        raise ModelError(f"{name_or_path}: no such checkpoint folder (and not a hub id of the form 'owner/name')")
 
 def load_model(name_or_path, # checkpoint folder or hub id (must already be on disk: nothing is downloaded in tests)
                dtype=None, # torch dtype; default `default_dtype()`
                attn_implementation:str=None, # 'sdpa', 'flash_attention_2', 'eager'; default `default_attention()`
                device_map=None, # passed to `from_pretrained`, e.g. 'auto' or 'cuda:0'
-               max_pixels:int=None, # per-frame pixel budget of the video processor
+               max_pixels:int=None, # per-frame pixel budget; default the family's published video budget
                min_pixels:int=None, # per-frame pixel floor
+               fps:float=None, # the clip's sampling rate the processor reads
                **kwargs): # more `from_pretrained` arguments
     "Load `(model, processor)` through `AutoModelForImageTextToText` / `AutoProcessor` for a supported family."
     from transformers import AutoModelForImageTextToText
     set_threads()                                                # torch work starts here: threads for the free cores
-    p, s = Path(name_or_path), str(name_or_path)
-    if p.exists() and not (p / 'config.json').exists():
-        raise ModelError(f"{name_or_path}: no config.json there; expected a checkpoint folder (save_pretrained) or a hub id")
-    if not p.exists() and (p.is_absolute() or s.startswith('.') or s.count('/') != 1):
-        raise ModelError(f"{name_or_path}: no such checkpoint folder (and not a hub id of the form 'owner/name')")
+    _check_source(name_or_path)
     arch = arch_of(name_or_path)
-    proc = load_processor(name_or_path, max_pixels, min_pixels)
+    proc = load_processor(name_or_path, max_pixels, min_pixels, fps)
     model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or default_dtype(), device_map=device_map,
                                                         attn_implementation=attn_implementation or default_attention(), **kwargs)
     model.st_arch = arch
