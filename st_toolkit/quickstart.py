@@ -38,16 +38,17 @@ def scene_summary(scene:Scene):
                 camera=scene.meta.get('camera'), pseudo_label=bool(scene.meta.get('pseudo_label')), video=scene.video,
                 events=len(scene.events), tracks=[_track_row(t) for t in scene.tracks])
 
-# %% ../nbs/15_quickstart.ipynb #8d213e2e
+# %% ../nbs/15_quickstart.ipynb #15735b5d
 def _cell(v):
     "A table cell: numbers shortened, None as a dash, text escaped."
     if isinstance(v, float): return f'{v:.3g}'
     return '–' if v is None else md_escape(v)
 
-def _md_table(rows, cols):
-    "A markdown table of dict rows (text escaped)."
-    head = ['| ' + ' | '.join(map(md_escape, cols)) + ' |', '|' + '---|' * len(cols)]
-    return '\n'.join(head + ['| ' + ' | '.join(_cell(r.get(c)) for c in cols) + ' |' for r in rows])
+def _md_table(rows, cols, raw=()):
+    "A markdown table of dict rows: text cells escaped, except in the `raw` columns (text this module formatted)."
+    head = ['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)]
+    cell = lambda r, c: str(r.get(c)) if c in raw else _cell(r.get(c))
+    return '\n'.join(head + ['| ' + ' | '.join(cell(r, c) for c in cols) + ' |' for r in rows])
 
 # %% ../nbs/15_quickstart.ipynb #fe11738c
 class QuickstartError(ValueError):
@@ -205,16 +206,15 @@ def loss_bar(quiet:bool=False):
         def on_train_end(self, args, state, control, **kw): self.bar.close()
     return LossBar()
 
-# %% ../nbs/15_quickstart.ipynb #0fd246ed
+# %% ../nbs/15_quickstart.ipynb #6916045d
 def step_train(model:str, data, out:Path, steps:int=300, num_frames:int=4, lr:float=None, seed:int=0,
                quiet:bool=False, logging_steps:int=None):
     "LoRA fine-tuning with pre-flight, checkpoints and resume; returns `finetune`'s result."
-    log = logging_steps or max(1, min(10, steps // 20))
     from st_toolkit.train import TrainConfig, finetune
+    log = logging_steps or max(1, min(10, steps // 20))
     cfg = TrainConfig(model=model, data=str(data), output_dir=str(out / 'train'), num_frames=num_frames,
                       max_steps=steps, learning_rate=lr or 2e-3, lora_r=16, lora_alpha=32, seed=seed,
-                      save_steps=max(steps // 2, 1), logging_steps=log, batch_size=4,
-                      quiet=True)
+                      save_steps=max(steps // 2, 1), logging_steps=log, batch_size=4, quiet=True)
     return finetune(cfg, callbacks=[loss_bar(quiet)])
 
 def loss_points(log):
@@ -288,7 +288,7 @@ def score_figure(cards:dict):
     axs[0].figure.tight_layout()
     return axs[0].figure
 
-# %% ../nbs/15_quickstart.ipynb #b12f413b
+# %% ../nbs/15_quickstart.ipynb #281a3a77
 def _fmt(v, bounded=True):
     "A score as text: percent for rates, two decimals for unbounded scores (CIDEr), a dash when missing."
     if v is None or (isinstance(v, float) and np.isnan(v)): return '–'
@@ -311,13 +311,15 @@ def headline_rows(cards:dict):
     tasks = list(dict.fromkeys(t for c in cards.values() for card in c.values() for t in card.tasks)) + ['overall']
     rows = []
     for t in tasks:
-        r = dict(task=t, bounded=_bounded(cards, t))
+        r = dict(task=t, metric=None, bounded=_bounded(cards, t))
         for k, c in cards.items():
-            for when, card in c.items(): r['metric'], r[f"{SPLITS.get(k, k).split()[0]} {when}"] = _score(card, t)
+            for when, card in c.items():
+                m, r[f"{SPLITS.get(k, k).split()[0]} {when}"] = _score(card, t)
+                r['metric'] = r['metric'] or m
         rows.append(r)
     return rows
 
-# %% ../nbs/15_quickstart.ipynb #00abf8a0
+# %% ../nbs/15_quickstart.ipynb #20343e72
 def headline_columns(cards:dict):
     "The headline table's columns, split by split."
     return ['task', 'metric'] + [f"{SPLITS.get(k, k).split()[0]} {w}" for k, c in cards.items() for w in c]
@@ -333,18 +335,18 @@ def headline_text(cards:dict):
 def headline_markdown(cards:dict):
     "The headline table as markdown (rates in percent, names escaped)."
     cols, rows = headline_columns(cards), headline_rows(cards)
-    return _md_table([dict(r, **{c: _fmt(r[c], r['bounded']) for c in cols[2:]}) for r in rows], cols)
+    return _md_table([dict(r, **{c: _fmt(r[c], r['bounded']) for c in cols[2:]}) for r in rows], cols, cols[2:])
 
-# %% ../nbs/15_quickstart.ipynb #0f0ce663
+# %% ../nbs/15_quickstart.ipynb #c099b1cb
 def _names(xs): return md_escape(', '.join(xs))
 
 def _summary_md(res):
     "The report's opening lines: model, trained steps, splits, time."
-    tr, rs = res['train'], res['train']['resumed_from']
-    steps = f"{tr['steps']} LoRA steps" + (f" (resumed from {md_escape(rs)})" if rs else '')
+    rs = res['resumed_from']
+    steps = f"{res['steps']} LoRA steps" + (f" (resumed from {md_escape(rs)})" if rs else '')
     return [f"Model: {md_escape(res['model'])}; {steps}; {res['seconds']:.0f} s in all.", '',
-            f"Trained on {tr['samples']} questions ({md_escape(res['settings']['train_tasks'])} tasks) about the "
-            f"training scenes ({_names(res['split']['train'])}); "
+            f"Trained on {res['train_samples']} questions ({md_escape(res['settings']['train_tasks'])} tasks) about "
+            f"the training scenes ({_names(res['split']['train'])}); "
             f"evaluated on those and on the held-out scenes ({_names(res['split']['heldout'])}), "
             'which training never saw.']
 
@@ -355,12 +357,11 @@ _READING = ("Scores on the **training scenes** measure what the adapter memorise
 
 def _loss_md(res):
     "The training-loss sentence."
-    tr = res['train']
-    if tr['loss_first'] is None: return 'Training loss: none logged (no step was trained in this run).'
-    (a, b), (s0, s1) = (tr['loss_first'], tr['loss_last']), tr['loss_steps']
+    if res['loss_first'] is None: return 'Training loss: none logged (no step was trained in this run).'
+    (a, b), (s0, s1) = (res['loss_first'], res['loss_last']), res['loss_steps']
     return f"Training loss: {a:.3f} (step {s0}) → {b:.3f} (step {s1})."
 
-# %% ../nbs/15_quickstart.ipynb #d497ae1a
+# %% ../nbs/15_quickstart.ipynb #e3a410d4
 def _scores_md(res, cards):
     "The scores section: how to read it, the headline table, the chart."
     ns = ', '.join(f"{SPLITS[k]} n={c['after'].overall['n']}" for k, c in cards.items())
@@ -375,7 +376,7 @@ def _data_md(res):
                tracks=len(s['tracks']), events=s['events']) for s in res['scenes']]
     tasks = [dict(task=t, **n) for t, n in res['task_counts'].items()]
     return ['## Scenes', '', _md_table(sc, ['scene', 'split', 'camera', 'seconds', 'tracks', 'events']), '',
-            '## Instruction data', '', _md_table(tasks, ['task', 'training', 'held-out']), '',
+            '## Instruction data', '', _md_table(tasks, ['task', 'trained on', *SPLITS.values()]), '',
             'Files: ' + ', '.join(md_escape(Path(p).name) for p in res['data_files'].values()), '',
             '## Pseudo-labels (lifted from 2D boxes + depth)', '',
             _md_table(res['lift'], ['track', 'distance_gt_m', 'distance_lifted_m', 'rel_error']), '']
@@ -396,12 +397,13 @@ def _write_report(res, cards, out:Path):
     js.update(before=js['scores']['heldout']['before'], after=js['scores']['heldout']['after'])
     with atomic_write(out / 'report.json') as f: json.dump(js, f, indent=1, default=str)
 
-# %% ../nbs/15_quickstart.ipynb #f622bcf5
+# %% ../nbs/15_quickstart.ipynb #d18e43b8
 def _train_result(tr, n_samples):
     "What the report says about training: steps really trained (from the trainer), loss, adapter."
     steps, losses = loss_points(tr['log'])
     return dict(steps=tr['card']['result']['global_step'], resumed_from=tr['card']['result']['resumed_from'],
-                samples=n_samples, loss_first=losses[0] if losses else None, loss_last=losses[-1] if losses else None,
+                train_samples=n_samples, loss_first=losses[0] if losses else None,
+                loss_last=losses[-1] if losses else None,
                 loss_steps=[steps[0], steps[-1]] if steps else None)
 
 def _figures(tr, cards, out:Path):
@@ -411,16 +413,18 @@ def _figures(tr, cards, out:Path):
     save_png(score_figure(cards), f / 'scores.png')
     return dict(loss='figures/loss.png', scores='figures/scores.png')
 
-# %% ../nbs/15_quickstart.ipynb #4de4d4c2
+# %% ../nbs/15_quickstart.ipynb #c0179246
 def _tasks(name:str):
     "Training tasks by name: 'kinematic', 'all', or comma-separated task names."
     from st_toolkit.templates import KINEMATIC_TASKS
     return dict(kinematic=KINEMATIC_TASKS, all=None).get(name, name.split(','))
 
-def _task_counts(samples, heldout):
-    "{task: {'training': n, 'held-out': n}}."
-    c = Counter((s['task'], 'held-out' if s['scene'] in heldout else 'training') for s in samples)
-    return {t: {k: c[t, k] for k in ('training', 'held-out')} for t in dict.fromkeys(s['task'] for s in samples)}
+def _task_counts(samples, heldout, trained=None):
+    "{task: {'trained on': 'yes'/'no', 'held-out scenes': n, 'training scenes': n}}; `trained`: None for all tasks."
+    c = Counter((s['task'], SPLITS['heldout' if s['scene'] in heldout else 'train']) for s in samples)
+    yes = lambda t: 'yes' if trained is None or t in trained else 'no'
+    tasks = dict.fromkeys(s['task'] for s in samples)
+    return {t: {'trained on': yes(t)} | {k: c[t, k] for k in SPLITS.values()} for t in tasks}
 
 def _prepare(out:Path, st:dict, say):
     "Steps 1-4: scenes, data, pseudo-labels, model."
@@ -435,7 +439,7 @@ def _prepare(out:Path, st:dict, say):
     return dict(scenes=scenes, samples=samples, files=files, lifted=lifted, lift=lift_rows,
                 model=step_model(out, None if tiny else st['model']))
 
-# %% ../nbs/15_quickstart.ipynb #2efb9efa
+# %% ../nbs/15_quickstart.ipynb #b3d3c526
 def _train_eval(out:Path, st:dict, p:dict, say, quiet:bool):
     "Steps 5-6: evaluate, train, evaluate again; returns (training result, cards, evaluations after)."
     say("[5/7] evaluate before training: training and held-out scenes")
@@ -453,8 +457,8 @@ def _results(out:Path, st:dict, p:dict, tr, cards, after):
     views = step_views(p['scenes'], p['lifted'], after['heldout'], out)
     return dict(out=str(out), model=p['model'], adapter=str(tr['final']), settings=st, split=split,
                 scenes=[scene_summary(s) for s in p['scenes']],
-                task_counts=_task_counts(p['samples'], split['heldout']), lift=p['lift'],
-                data_files={k: str(v) for k, v in p['files'].items()}, train=_train_result(tr, len(tr['dataset'])),
+                task_counts=_task_counts(p['samples'], split['heldout'], _tasks(st['train_tasks'])), lift=p['lift'],
+                data_files={k: str(v) for k, v in p['files'].items()}, **_train_result(tr, len(tr['dataset'])),
                 figures=_figures(tr, cards, out), views={k: str(v) for k, v in views.items()})
 
 # %% ../nbs/15_quickstart.ipynb #f69a937a

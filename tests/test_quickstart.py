@@ -32,8 +32,8 @@ def _short_run_has_a_loss_and_reports_it(short):
     out, res, _, _ = short
     rep = json.loads((out / 'report.json').read_text())
     card = json.loads((out / 'train' / 'final' / 'training_card.json').read_text())
-    assert card['result']['global_step'] == 2 and rep['train']['steps'] == 2
-    assert rep['train']['loss_steps'] == [1, 2] and rep['train']['loss_last'] is not None
+    assert card['result']['global_step'] == 2 and rep['steps'] == 2
+    assert rep['loss_steps'] == [1, 2] and rep['loss_last'] is not None
     md = (out / 'report.md').read_text()
     assert '2 LoRA steps' in md and 'Training loss: ' in md and '(step 2)' in md
 
@@ -59,8 +59,9 @@ def _report_labels_splits_and_shows_charts(short):
     out, res, _, _ = short
     md = (out / 'report.md').read_text()
     head = next(l for l in md.splitlines() if l.startswith('| task |'))
-    assert head == '| task | metric | held\\-out before | held\\-out after | training before | training after |'
+    assert head == '| task | metric | held-out before | held-out after | training before | training after |'
     assert 'held-out scenes' in md and 'training scenes' in md and 'memorised' in md
+    assert '| speed | yes | 2 | 3 |' in md and '| stvg | no | 2 | 3 |' in md   # trained on, held-out, training
     imgs = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', md)
     assert imgs == ['figures/scores.png', 'figures/loss.png']
     for i in imgs: assert (out / i).read_bytes()[:8] == PNG
@@ -120,6 +121,6 @@ def test_rerun_with_other_settings(tmp_path):
     rep = json.loads((out / 'report.json').read_text())
     card = json.loads((out / 'train' / 'final' / 'training_card.json').read_text())
     assert card['result']['global_step'] == 3 and card['result']['resumed_from'] is None
-    assert rep['train']['steps'] == 3 and rep['settings']['steps'] == 3 and res3['train']['loss_steps'] == [1, 3]
+    assert rep['steps'] == 3 and rep['settings']['steps'] == 3 and res3['loss_steps'] == [1, 3]
     assert '3 LoRA steps' in (out / 'report.md').read_text() and 'resumed' not in (out / 'report.md').read_text()
     assert (out / 'train' / 'final' / 'adapter_model.safetensors').read_bytes() != old
