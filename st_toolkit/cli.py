@@ -10,148 +10,11 @@ import numpy as np
 from tqdm.auto import tqdm
 from .core import Scene
 from .synthetic import make_scene, make_samples, save_scene, SAMPLE_SPECS
+from .quickstart import quickstart
 
 # %% auto #0
-__all__ = ['scene_summary', 'step_scenes', 'step_data', 'step_lift', 'step_model', 'step_train', 'step_eval', 'step_views',
-           'report_markdown', 'quickstart', 'UsageError', 'OutputPathError', 'cmd_synth', 'clock_references',
-           'template_samples', 'cmd_template', 'cmd_lift', 'cmd_train', 'cmd_eval', 'cmd_viz', 'cmd_score',
-           'cmd_quickstart', 'parse', 'run', 'main', 'cli']
-
-# %% ../nbs/14_cli.ipynb #f890c1ed
-def scene_summary(scene:Scene):
-    "A JSON-ready summary of a scene and its tracks."
-    from st_toolkit.kinematics import traveled_distance
-    rows = []
-    for trk in scene.tracks:
-        gt = float(trk.extra['dist_gt'][-1] - trk.extra['dist_gt'][0]) if 'dist_gt' in trk.extra else None
-        est = traveled_distance(trk) if len(trk) > 1 else 0.0
-        rows.append(dict(id=trk.id, category=trk.category, color=trk.color, samples=len(trk),
-                         visible_frac=None if trk.visible is None else round(float(trk.visible.mean()), 3),
-                         distance_gt_m=None if gt is None else round(gt, 2), distance_m=round(est, 2),
-                         mean_speed_mps=round(est / trk.duration, 2) if trk.duration > 0 else 0.0))
-    return dict(name=scene.name, duration_s=scene.duration, fps=scene.fps, size=[scene.width, scene.height],
-                camera=scene.meta.get('camera'), pseudo_label=bool(scene.meta.get('pseudo_label')), video=scene.video,
-                events=len(scene.events), tracks=rows)
-
-def _md_table(rows, cols):
-    "A markdown table of dict rows."
-    fmt = lambda v: f'{v:.3g}' if isinstance(v, float) else ('–' if v is None else str(v))
-    return '\n'.join(['| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(fmt(r.get(c)) for c in cols) + ' |' for r in rows])
-
-# %% ../nbs/14_cli.ipynb #6853f578
-def step_scenes(out:Path, specs=None):
-    "Generate and render the sample scenes into `out/scenes`."
-    paths = make_samples(out / 'scenes', specs=specs)
-    return [Scene.from_json(p) for p in paths]
-
-def step_data(scenes, out:Path, seed:int=0, codec:str='llava_st'):
-    "Kinematic and grounding QA samples, written in every training format, plus the kinematic training file."
-    from st_toolkit.templates import qa_dataset, KINEMATIC_TASKS
-    from st_toolkit.formats import write_dataset
-    qa, d = list(qa_dataset(scenes, seed=seed, codec=codec)), out / 'data'
-    files = dict(llava=d / 'qa_llava.json', sharegpt=d / 'qa_sharegpt.json', jsonl=d / 'qa.jsonl', hf=d / 'qa_hf')
-    for fmt, p in files.items(): write_dataset(qa, p, fmt)
-    files['train'] = write_dataset([s for s in qa if s['task'] in KINEMATIC_TASKS], d / 'train_kinematic.json', 'llava')
-    return qa, files
-
-# %% ../nbs/14_cli.ipynb #9a42fadb
-def step_lift(scene:Scene, out:Path):
-    "Pseudo-label one scene from its 2D boxes and depth maps; compare the lifted distances with the truth."
-    from st_toolkit.lift import lift_scene
-    from st_toolkit.kinematics import traveled_distance
-    lifted = lift_scene(scene)
-    lifted.to_json(out / 'lift' / f'{lifted.name}.json')
-    rows = []
-    for trk in lifted.tracks:
-        gt = scene.track(trk.id)
-        t0, t1 = trk.t[0], trk.t[-1]
-        d_gt = float(np.interp(t1, gt.t, gt.extra['dist_gt']) - np.interp(t0, gt.t, gt.extra['dist_gt']))
-        d = traveled_distance(trk)
-        rows.append(dict(track=trk.id, distance_gt_m=round(d_gt, 2), distance_lifted_m=round(d, 2),
-                         rel_error=round(abs(d - d_gt) / d_gt, 3) if d_gt > 0.5 else None))
-    return lifted, rows
-
-# %% ../nbs/14_cli.ipynb #2504a062
-def step_model(out:Path, model=None):
-    "The checkpoint to fine-tune: `model` if given, else the tiny offline Qwen2.5-VL built into `out/tiny_model`."
-    from st_toolkit.models import build_tiny_model
-    return str(model) if model else str(build_tiny_model(path=out / 'tiny_model'))
-
-def step_train(model:str, data, out:Path, steps:int=300, num_frames:int=4, lr:float=None, quiet:bool=False):
-    "LoRA fine-tuning with pre-flight, checkpoints and resume; returns `finetune`'s result."
-    from st_toolkit.train import TrainConfig, finetune
-    cfg = TrainConfig(model=model, data=str(data), output_dir=str(out / 'train'), num_frames=num_frames, max_steps=steps,
-                      learning_rate=lr or 2e-3, lora_r=16, lora_alpha=32, save_steps=max(steps // 2, 1), logging_steps=10,
-                      batch_size=4, quiet=quiet)
-    return finetune(cfg)
-
-def step_eval(model:str, data, out:Path, adapter=None, num_frames:int=4, name:str='eval'):
-    "Evaluate a base model (or base + adapter) on `data`; writes the report card and answers into `out/name`."
-    from st_toolkit.evaluate import evaluate_files
-    return evaluate_files(model, str(data), adapter=adapter, out=out / name, num_frames=num_frames, batch_size=8, max_new_tokens=48)
-
-# %% ../nbs/14_cli.ipynb #4ebe0f6d
-def step_views(scenes, lifted, samples, ev, out:Path):
-    "Standalone HTML views: 3D and bird's-eye trajectories (truth vs pseudo-labels), a grounding view, a QA view."
-    from st_toolkit import viz
-    v = out / 'views'; v.mkdir(parents=True, exist_ok=True)
-    src = next(s for s in scenes if s.name == lifted.name.replace('_lift', ''))
-    views = dict(trajectories_3d=viz.plot_trajectories_3d(src, pred=lifted), trajectories_bev=viz.plot_trajectories_bev(src, pred=lifted))
-    g = next((s for s in samples if s['task'] == 'stvg'), None)
-    if g is not None: views['grounding'] = viz.qa_view(g)
-    k = next((i for i, s in enumerate(ev.samples) if s['task'] == 'speed'), 0)
-    views['qa'] = viz.qa_view(ev.samples[k], answer=ev.answers[k])
-    return {name: viz.to_html(fig, v / f'{name}.html', title=name.replace('_', ' ')) for name, fig in views.items()}
-
-# %% ../nbs/14_cli.ipynb #06f66bed
-def report_markdown(res):
-    "The quickstart report as markdown."
-    from st_toolkit.evaluate import compare
-    cmp = compare(res['before'], res['after'])
-    out = ['# st_toolkit quickstart report', '', f"Model: `{res['model']}`; {res['steps']} LoRA steps; {res['seconds']:.0f} s in all.", '',
-           '## Scenes', '', _md_table([dict(scene=s['name'], camera=s['camera'], seconds=s['duration_s'], tracks=len(s['tracks']), events=s['events']) for s in res['scenes']],
-                                      ['scene', 'camera', 'seconds', 'tracks', 'events']), '',
-           '## Instruction data', '', _md_table([dict(task=t, samples=n) for t, n in res['task_counts'].items()], ['task', 'samples']), '',
-           'Files: ' + ', '.join(f'`{Path(p).name}`' for p in res['data_files'].values()), '',
-           '## Pseudo-labels (lifted from 2D boxes + depth)', '', _md_table(res['lift'], ['track', 'distance_gt_m', 'distance_lifted_m', 'rel_error']), '',
-           f"## Evaluation on the training clips: before vs after {res['steps']} steps", '', cmp._repr_markdown_(), '',
-           f"Training loss: {res['loss_first']:.3f} → {res['loss_last']:.3f}.", '', '## Views', '']
-    out += [f'- {k}: `{Path(p).name}`' for k, p in res['views'].items()]
-    return '\n'.join(out) + '\n'
-
-# %% ../nbs/14_cli.ipynb #d7780a0a
-def quickstart(out='runs/quickstart', # output folder
-               model=None, # a real checkpoint (path or id); default: the tiny offline model
-               steps:int=300, # LoRA training steps
-               quiet:bool=False): # print nothing but errors
-    "The whole main job on the shipped samples: scenes → data → pseudo-labels → LoRA training → evaluation → report and views."
-    out, t0 = Path(out), time.time()
-    say = (lambda *a: None) if quiet else (lambda *a: print(*a, flush=True))
-    say(f"st-toolkit quickstart -> {out}")
-    say("[1/7] scenes: generating and rendering the sample scenes"); scenes = step_scenes(out)
-    say("[2/7] data: kinematic and grounding QA in every format"); samples, files = step_data(scenes, out)
-    say("[3/7] lift: pseudo-labels from 2D boxes + depth"); lifted, lift_rows = step_lift(scenes[0], out)
-    say("[4/7] model: " + (str(model) if model else "building the tiny offline model")); mpath = step_model(out, model)
-    say("[5/7] evaluate before training"); before = step_eval(mpath, files['train'], out, name='eval_before')
-    say(f"[6/7] train: LoRA, {steps} steps"); tr = step_train(mpath, files['train'], out, steps=steps, quiet=quiet)
-    say("      evaluate after training"); after = step_eval(mpath, files['train'], out, adapter=tr['final'], name='eval_after')
-    say("[7/7] views and report"); views = step_views(scenes, lifted, samples, after, out)
-    from collections import Counter
-    res = dict(model=mpath, steps=steps, scenes=[scene_summary(s) for s in scenes], task_counts=dict(Counter(s['task'] for s in samples)),
-               data_files={k: str(v) for k, v in files.items()}, lift=lift_rows, before=before.card, after=after.card,
-               loss_first=tr['log'][0]['loss'], loss_last=tr['log'][-1]['loss'], views={k: str(v) for k, v in views.items()},
-               adapter=str(tr['final']), seconds=time.time() - t0)
-    _write_report(res, out)
-    for k, p in [('scenes', out / 'scenes'), ('data', out / 'data'), ('pseudo-labels', out / 'lift'), ('adapter', tr['final']),
-                 ('evaluation', out / 'eval_after'), ('views', out / 'views'), ('report', out / 'report.md')]: say(f"  {k:14s} {p}")
-    say(f"  done in {time.time() - t0:.0f} s")
-    return res
-
-def _write_report(res, out):
-    "report.md and report.json (report cards as dicts)."
-    (out / 'report.md').write_text(report_markdown(res))
-    js = dict(res, before=res['before'].to_dict(), after=res['after'].to_dict())
-    (out / 'report.json').write_text(json.dumps(js, indent=1, default=str))
+__all__ = ['UsageError', 'OutputPathError', 'cmd_synth', 'clock_references', 'template_samples', 'cmd_template', 'cmd_lift',
+           'cmd_train', 'cmd_eval', 'cmd_viz', 'cmd_score', 'cmd_quickstart', 'parse', 'run', 'main', 'cli']
 
 # %% ../nbs/14_cli.ipynb #eba12511
 import contextlib, dataclasses, tempfile
@@ -402,7 +265,7 @@ def cmd_score(a):
 
 def cmd_quickstart(a):
     "st-toolkit quickstart: the whole main job."
-    quickstart(_out_dir(a.out), model=a.model, steps=a.steps, quiet=a.quiet)
+    quickstart(_out_dir(a.out), model=a.model, steps=a.steps, quiet=a.quiet, overwrite=a.overwrite)
     return 0
 
 # %% ../nbs/14_cli.ipynb #dc9eaaf4
@@ -418,6 +281,8 @@ def _quickstart_args(q):
     q.add_argument('--out', default='runs/quickstart', help='output folder (default: runs/quickstart)')
     q.add_argument('--model', help='checkpoint folder or hub id (default: the tiny offline model)')
     q.add_argument('--steps', type=_count, default=300, help='LoRA training steps (default: 300)')
+    q.add_argument('--overwrite', action='store_true',
+                   help="replace an earlier quickstart's outputs in --out made with other settings (default: refuse)")
     _common(q, threads=True)
 
 def _synth_args(q):
