@@ -280,3 +280,22 @@ def test_oserror_during_the_work_is_one_line(tmp_path, monkeypatch, capsys):
     assert cli.main(['synth', '--out', str(tmp_path / 's'), '--n', '1', '--quiet']) == 2
     err = capsys.readouterr().err
     assert err == f"st-toolkit synth: error: {tmp_path / 's' / 'scene_0.mp4'}: No space left on device\n", err
+
+def test_quickstart_rerun_with_other_settings_refused_then_overwritten(tmp_path, capsys, monkeypatch):
+    "A used quickstart folder with other settings is refused before any work, naming the difference; --overwrite clears it."
+    from st_toolkit import quickstart as Q
+    from st_toolkit.cli import main
+    out = tmp_path / 'qs'
+    out.mkdir()
+    (out / Q.SETTINGS_FILE).write_text(json.dumps(Q.run_settings(steps=60)))
+    (out / 'report.md').write_text('old report')
+    assert main(['quickstart', '--out', str(out), '--steps', '10', '--quiet']) == 2
+    err = capsys.readouterr().err
+    assert 'steps: 60 -> 10' in err and '--overwrite' in err and str(out) in err, err
+    assert (out / 'report.md').read_text() == 'old report'
+    seen = {}
+    def stop(out, st, say): seen.update(st)
+    monkeypatch.setattr(Q, '_prepare', stop)
+    with pytest.raises(TypeError): main(['quickstart', '--out', str(out), '--steps', '10', '--quiet', '--overwrite'])
+    assert seen['steps'] == 10 and not (out / 'report.md').exists()
+    assert json.loads((out / Q.SETTINGS_FILE).read_text())['steps'] == 10
