@@ -381,6 +381,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'st_toolkit.heads.save_heads': ('heads.html#save_heads', 'st_toolkit/heads.py'),
                                   'st_toolkit.heads.split_coord_values': ('heads.html#split_coord_values', 'st_toolkit/heads.py'),
                                   'st_toolkit.heads.synthetic_grounding': ('heads.html#synthetic_grounding', 'st_toolkit/heads.py'),
+                                  'st_toolkit.heads.use_packer_count': ('heads.html#use_packer_count', 'st_toolkit/heads.py'),
                                   'st_toolkit.heads.values_for_ids': ('heads.html#values_for_ids', 'st_toolkit/heads.py')},
             'st_toolkit.kinematics': { 'st_toolkit.kinematics.Approach': ('kinematics.html#approach', 'st_toolkit/kinematics.py'),
                                        'st_toolkit.kinematics.BatchMotion': ('kinematics.html#batchmotion', 'st_toolkit/kinematics.py'),

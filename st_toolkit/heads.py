@@ -22,8 +22,8 @@ from .metrics import box_iou, temporal_iou
 __all__ = ['AXES', 'HEADS_FILE', 'HEADS_CONFIG', 'HeadsError', 'HeadsConfig', 'neighbour_matrix', 'propagate', 'bin_weights',
            'interp_embed', 'CoordTables', 'split_coord_values', 'values_for_ids', 'coord_loss', 'merge_logits',
            'CoordTokens', 'packed_count', 'WindowAttention', 'SpatioTemporalPacker', 'lape_table', 'lape_rows',
-           'clip_times', 'HeadsModel', 'attach_heads', 'save_heads', 'load_heads', 'encode_sample', 'pad_batch',
-           'read_coords', 'synthetic_grounding', 'grounding_batch', 'coord_scores']
+           'clip_times', 'use_packer_count', 'HeadsModel', 'attach_heads', 'save_heads', 'load_heads', 'encode_sample',
+           'pad_batch', 'read_coords', 'synthetic_grounding', 'grounding_batch', 'coord_scores']
 
 # %% ../nbs/10a_heads.ipynb #ea9eb232
 class HeadsError(ValueError):
@@ -314,7 +314,7 @@ def _llava_lape(hm, out, frames):
     out.pooler_output = torch.cat([f[:, :-1] + rows.to(f), f[:, -1:]], 1)
     return out
 
-# %% ../nbs/10a_heads.ipynb #b4a6bdc9
+# %% ../nbs/10a_heads.ipynb #7a0fa00d
 def _packed_video_features(hm, inner, pixel_values_videos, vision_feature_layer=None,
                            vision_feature_select_strategy=None, **kw):
     "LLaVA-OneVision's video features with the packer in place of the pooling."
@@ -341,7 +341,13 @@ def _packed_video_token(packer, proc, video_inputs, video_idx, **kw):
     g = math.isqrt(proc.num_image_tokens)
     return proc.video_token * (packer.count(len(v), g, g) + 1)
 
-# %% ../nbs/10a_heads.ipynb #3150857c
+def use_packer_count(processor, # a LLaVA-OneVision processor
+                     packer:SpatioTemporalPacker): # the packer whose token count the processor must write
+    "Make `processor` write the packer's video token count (plus the newline) in place of the pooled count."
+    processor.replace_video_token = types.MethodType(partial(_packed_video_token, packer), processor)
+    return processor
+
+# %% ../nbs/10a_heads.ipynb #e96245a3
 def _check_packer(arch, processor):
     "The packer's preconditions, checked before anything is attached."
     if arch != 'llava_onevision':
@@ -363,7 +369,7 @@ class HeadsModel(nn.Module):
         d = self.model.get_input_embeddings().embedding_dim
         pk = self.parts['packer'] = SpatioTemporalPacker(d, self.cfg.packer_spatial, self.cfg.packer_temporal,
                                                          self.cfg.packer_fast)
-        processor.replace_video_token = types.MethodType(partial(_packed_video_token, pk), processor)
+        use_packer_count(processor, pk)
     def _wrap_video_features(self):
         inner = _inner(self.model)
         orig = inner.get_video_features
