@@ -448,7 +448,7 @@ def use_packer_count(processor, # a LLaVA-OneVision processor
     processor.replace_video_token = types.MethodType(partial(_packed_video_token, packer), processor)
     return processor
 
-# %% ../nbs/10a_heads.ipynb #cb1298a5
+# %% ../nbs/10a_heads.ipynb #f0534782
 def _check_packer(arch, processor):
     "The packer's preconditions, checked before anything is attached."
     if arch != 'llava_onevision':
@@ -535,9 +535,9 @@ class HeadsModel(nn.Module):
               for b, p, t in zip(out['frame_boxes'], out['frame_presence'], box_targets) if t is not None]
         return ce + (torch.stack(bl).mean() if bl else 0.0)
     @torch.no_grad()
-    def generate(self, video_times=None, **kw):
-        "The model's `generate` with the heads in place (bin tokens come out as tokens)."
-        self._context(None, video_times)
+    def generate(self, coord_values=None, video_times=None, **kw):
+        "The model's `generate` with the heads in place; `coord_values` (shaped like the prompt) embed its coordinates."
+        self._context(coord_values, video_times)
         try: return self.model.generate(**kw)
         finally: self._context(None, None)
     def param_groups(self, lr:float): # learning rate of LoRA (and whatever else of the model trains)
