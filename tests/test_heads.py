@@ -1,6 +1,6 @@
 """What the heads notebook does not show at length: a learning run per part on the tiny models, the packer through
 the real processor at 64 and 100 frames, LAPE on the other families, decoding of bin tokens, and save/reload."""
-import tempfile
+import json, os, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -11,6 +11,8 @@ from st_toolkit.heads import (HeadsConfig, HeadsError, attach_heads, coord_score
                               lape_rows, packed_count, save_heads, load_heads, square_batch, synthetic_grounding)
 from st_toolkit.metrics import box_iou
 from st_toolkit.models import add_lora, build_tiny_model, load_model, video_metadata
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def tiny(arch, tmp):
@@ -212,3 +214,46 @@ def test_box_head_no_boxes_touches_every_part(tmp_path):
     for n, q in hm.parts.named_parameters(): assert q.grad is not None, n
     fct.test_eq([x.shape for x in out['frame_boxes']], [(4, 4), (4, 4)])
     fct.test_fail(lambda: hm(input_ids=b['input_ids'][:, :5]), contains='no video to ground in')
+
+
+_DDP_WORKER = '''
+import json, os, sys
+import torch, torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel as DDP
+from st_toolkit.heads import HeadsConfig, attach_heads, square_batch
+from st_toolkit.models import add_lora, load_model
+dist.init_process_group('gloo')
+rank = dist.get_rank()
+torch.manual_seed(0)
+m, p = load_model(sys.argv[1], dtype=torch.float32)
+hm = attach_heads(add_lora(m, r=4, alpha=8, dropout=0.0), HeadsConfig(box_head=True, heads_lr=1e-3), p.tokenizer)
+ddp = DDP(hm)
+opt = torch.optim.AdamW(hm.param_groups(1e-3), weight_decay=0.0)
+for step in range(3):
+    b, tg = square_batch(p, hm.queries, [10 * step + rank], size=56)
+    targets = tg if rank == 0 else [None]          # rank 1: a sample without boxes
+    loss = ddp(**b, labels=b['input_ids'], box_targets=targets).loss
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+flat = torch.cat([q.detach().flatten() for q in hm.parts.parameters()])
+other = flat.clone()
+dist.broadcast(other, 0)
+print(json.dumps(dict(rank=rank, same=bool(torch.equal(flat, other)))), flush=True)
+dist.destroy_process_group()
+'''
+
+
+@pytest.mark.skipif(shutil.which('torchrun') is None and not (Path(sys.executable).parent / 'torchrun').exists(),
+                    reason='torchrun not installed')
+def test_box_head_two_processes(tmp_path):
+    "torchrun, 2 CPU processes (DDP over gloo), box head: one rank has no boxes; no hang, the heads stay identical."
+    tiny_path = build_tiny_model('qwen2_5_vl', path=tmp_path / 'tiny')
+    (tmp_path / 'worker.py').write_text(_DDP_WORKER)
+    torchrun = shutil.which('torchrun') or str(Path(sys.executable).parent / 'torchrun')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM='false')
+    out = subprocess.run([torchrun, '--nproc_per_node', '2', '--master_port', '29533', str(tmp_path / 'worker.py'),
+                          str(tiny_path)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-4000:]
+    res = sorted((json.loads(l) for l in out.stdout.splitlines() if l.startswith('{')), key=lambda r: r['rank'])
+    fct.test_eq(res, [dict(rank=0, same=True), dict(rank=1, same=True)])
