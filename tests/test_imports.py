@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VIDEO = ROOT / 'data_samples' / 'scenes' / 'sample_00.mp4'
 SCENE = ROOT / 'data_samples' / 'scenes' / 'sample_00.json'
 MODULES = ['core', 'video', 'synthetic', 'kinematics', 'lift', 'coords', 'templates', 'formats', 'parse', 'metrics',
-           'models', 'train', 'evaluate', 'viz', 'quickstart', 'cli']
+           'models', 'train', 'evaluate', 'viz', 'heads', 'quickstart', 'cli']
 needs_decord = pytest.mark.skipif(importlib.util.find_spec('decord') is None,
                                   reason='decord (decord2) is not installed')
 
