@@ -130,7 +130,7 @@ def overlay_boxes(overlay, # {'track', 'color', 'boxes': {'<time s>': [x1, y1, x
     for c in range(4): out[between, c] = np.interp(ts[between], kt, kb[:, c])
     return out * np.array([scale[0], scale[1], scale[0], scale[1]])
 
-# %% ../nbs/11_train.ipynb #5bca06e8
+# %% ../nbs/11_train.ipynb #400e60f4
 def _rate_within(video, span, fps, num_frames):
     "`fps`, or None when sampling at `fps` would give more than `num_frames` frames (then the count spreads evenly)."
     if fps is None or num_frames is None: return fps
@@ -148,7 +148,7 @@ def sample_frames(sample, # a QA sample with 'video', optional 'clip' and 'overl
                   cache_dir=None, # on-disk frame cache shared by processes
                   backend:str='pyav'): # decoder: 'pyav' (the default, see the video module), 'decord', 'torchcodec'
     "Frames (uint8, T x H x W x 3) of the sample's clip with its reference boxes drawn, and their timestamps."
-    clip = sample.get('clip') or {}
+    clip = {} if (sample.get('meta') or {}).get('whole_video') else (sample.get('clip') or {})
     span = (clip.get('t0'), clip.get('t1')) if clip else None
     fps = _rate_within(sample['video'], span, fps, num_frames)
     c = load_frames(sample['video'], num_frames=num_frames, fps=fps, span=span, max_pixels=max_pixels, multiple=multiple,
