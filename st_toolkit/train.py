@@ -22,13 +22,14 @@ __all__ = ['DataError', 'read_samples', 'overlay_boxes', 'sample_frames', 'state
            'training_card', 'last_checkpoint', 'finetune', 'RunMismatch', 'run_record', 'resume_point', 'clear_run',
            'answer', 'load_adapter', 'merge_adapter', 'dataset_loss', 'StopAt', 'train_main']
 
-# %% ../nbs/11_train.ipynb #39c72f8a
+# %% ../nbs/11_train.ipynb #62d8da16
 class DataError(ValueError):
     "A dataset record this module cannot use; the message names the file, the record and what was expected."
 
 def _load_records(path):
     "Records of a JSON list or JSON Lines file."
-    txt = Path(path).read_text()
+    try: txt = Path(path).read_text()
+    except UnicodeDecodeError: raise DataError(f"{path}: not a text file; expected JSON or JSON Lines") from None
     try: recs = json.loads(txt)
     except json.JSONDecodeError:
         try: recs = [json.loads(l) for l in txt.splitlines() if l.strip()]
@@ -73,7 +74,7 @@ def _messages(rec, where):
 
 def _video_of(rec, root, where):
     "The record's one video as an absolute path (relative paths resolve against the dataset file's folder)."
-    v = rec.get('video', rec.get('videos'))
+    v = rec['video'] if rec.get('video') is not None else rec.get('videos')
     if isinstance(v, list):
         if len(v) != 1: raise DataError(f"{where}: field 'videos' must hold one video, got {len(v)}")
         v = v[0]
@@ -82,7 +83,7 @@ def _video_of(rec, root, where):
     p = Path(v)
     return str(p if p.is_absolute() else (root / p).resolve())
 
-# %% ../nbs/11_train.ipynb #49d2d2a6
+# %% ../nbs/11_train.ipynb #1c00b39f
 def _generic(path):
     "Samples of a LLaVA / ShareGPT / QA-list / JSON Lines file that `formats` does not take (other tools, several turns)."
     out = []
@@ -90,7 +91,8 @@ def _generic(path):
         where = f"{path} record {i} (id {rec.get('id', '?')!r})"
         msgs = _messages(rec, where)
         s = {k: v for k, v in rec.items() if k not in ('conversations', 'messages', 'videos')}
-        s.update(id=str(rec.get('id', f'{path.stem}/{i}')), video=rec.get('video', rec.get('videos')), messages=msgs)
+        video = rec['video'] if rec.get('video') is not None else rec.get('videos')
+        s.update(id=str(rec.get('id', f'{path.stem}/{i}')), video=video, messages=msgs)
         out.append(s)
     return out
 
@@ -102,7 +104,8 @@ def read_samples(path): # a dataset file written by `st_toolkit.formats` (or a L
     if path.is_dir(): raise DataError(f"{path}: is a folder; expected a dataset file")
     try: recs = [dict(s, messages=[dict(role='user', content=s['question']), dict(role='assistant', content=s['answer'])])
                  for s in read_dataset(path)]
-    except (FormatError, SampleError): recs = _generic(path)
+    except (FormatError, SampleError, UnicodeDecodeError): recs = _generic(path)
+    if any(s.get('video') is None for s in recs): recs = _generic(path)   # e.g. LLaVA records with a 'videos' list
     if not recs: raise DataError(f"{path}: the dataset is empty (0 records)")
     for i, s in enumerate(recs):
         where = f"{path} record {i} (id {s.get('id', '?')!r})"
@@ -453,7 +456,7 @@ def generation_inputs(model, batch):
     n, pv = b.pop('video_frames'), b.pop('pixel_values_videos')
     return dict(b, mm_encoder_outputs=dict(video=_features(_llava_inner(model), pv, n)))
 
-# %% ../nbs/11_train.ipynb #89594013
+# %% ../nbs/11_train.ipynb #10f2c471
 class ConfigError(ValueError):
     "A `TrainConfig` setting out of range or unusable; the message names the field and the value."
 
@@ -546,13 +549,21 @@ class TrainConfig:
         if self.lora_vision: self.freeze_vision = False
 
     @classmethod
-    def from_json(cls, path): return cls(**json.loads(Path(path).read_text()))
+    def from_json(cls, path):
+        "The config saved at `path` by `to_json`; unknown fields and non-JSON files are named."
+        try: d = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: not a readable JSON file ({e})") from None
+        if not isinstance(d, dict): raise ConfigError(f"{path}: expected a JSON object of TrainConfig fields")
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown: raise ConfigError(f"{path}: unknown TrainConfig field(s) {unknown}")
+        return cls(**d)
 
     def to_json(self, path):
         with atomic_write(path) as f: f.write(json.dumps(asdict(self), indent=1))
         return Path(path)
 
-# %% ../nbs/11_train.ipynb #bfee4bef
+# %% ../nbs/11_train.ipynb #fcf1977c
 def _on_gpu(): return torch.cuda.is_available()
 
 def _part(name):
@@ -615,9 +626,9 @@ def _workers(cfg):
     "DataLoader workers: as set, else 4 on a GPU (they hide the processor) and 0 on CPU (encodings are cached)."
     return cfg.dataloader_workers if cfg.dataloader_workers is not None else (4 if _on_gpu() else 0)
 
-def _dataset(cfg, proc, path):
-    "A `VideoQADataset` of `path` under `cfg`, through the pre-flight; (dataset, preflight)."
-    ds = VideoQADataset(path, proc, cfg.num_frames, cfg.fps, cfg.max_pixels, cache_dir=cfg.cache_dir, backend=cfg.backend)
+def _dataset(cfg, proc, path, samples):
+    "A `VideoQADataset` of the `samples` of file `path` under `cfg`, through the pre-flight; (dataset, preflight)."
+    ds = VideoQADataset(samples, proc, cfg.num_frames, cfg.fps, cfg.max_pixels, cache_dir=cfg.cache_dir, backend=cfg.backend)
     pf = preflight(ds, cfg.max_tokens, cfg.budget_policy, shrink_first=cfg.shrink_first)
     if not len(ds): raise BudgetError(f"{path}: every sample is over max_tokens={cfg.max_tokens}; nothing to train on")
     return ds, pf
@@ -647,11 +658,12 @@ def build_trainer(cfg:TrainConfig, callbacks=()):
     gpu = _on_gpu()
     if cfg.threads: set_threads(cfg.threads)
     args = _training_args(cfg, gpu, _workers(cfg))
+    data = {p: read_samples(p) for p in (cfg.data, cfg.val_data) if p}          # bad data fails before the model loads
     model, proc = load_model(cfg.model, attn_implementation=cfg.attn_implementation, max_pixels=cfg.max_pixels)
     model, n_targets = (_full if cfg.full_finetune else _lora)(model, cfg)
     if args.activation_checkpointing: model.enable_input_require_grads()
-    ds, pf = _dataset(cfg, proc, cfg.data)
-    val = _dataset(cfg, proc, cfg.val_data)[0] if cfg.val_data else None
+    ds, pf = _dataset(cfg, proc, cfg.data, data[cfg.data])
+    val = _dataset(cfg, proc, cfg.val_data, data[cfg.val_data])[0] if cfg.val_data else None
     tr = Trainer(model=ragged_videos(model), args=args, train_dataset=ds, eval_dataset=val,
                  data_collator=VideoCollator(proc, 'right', cfg.pad_to_multiple_of), processing_class=proc,
                  callbacks=list(callbacks))
@@ -866,7 +878,7 @@ class StopAt(TrainerCallback):
     def on_step_end(self, args, state, control, **kw):
         if state.global_step == self.step: raise KeyboardInterrupt(f'stopped at step {self.step}')
 
-# %% ../nbs/11_train.ipynb #be7ffbea
+# %% ../nbs/11_train.ipynb #4ce7148a
 def train_main(argv=None):
     "Command line: `--config run.json [--resume | --no-resume] [--overwrite] [key=value ...]` overriding config fields."
     import argparse
@@ -877,7 +889,7 @@ def train_main(argv=None):
     ap.add_argument('--overwrite', action='store_true', help="delete the folder's checkpoints and final adapter first")
     ap.add_argument('overrides', nargs='*', help='field=value, e.g. max_steps=100')
     a = ap.parse_args(argv)
-    d = json.loads(Path(a.config).read_text())
+    d = asdict(TrainConfig.from_json(a.config))
     types = {f.name: f.type for f in fields(TrainConfig)}
     for kv in a.overrides:
         k, v = kv.split('=', 1)
