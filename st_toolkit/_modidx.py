@@ -979,6 +979,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'st_toolkit.train._messages': ('train.html#_messages', 'st_toolkit/train.py'),
                                   'st_toolkit.train._min_pixels': ('train.html#_min_pixels', 'st_toolkit/train.py'),
                                   'st_toolkit.train._on_gpu': ('train.html#_on_gpu', 'st_toolkit/train.py'),
+                                  'st_toolkit.train._parallel': ('train.html#_parallel', 'st_toolkit/train.py'),
                                   'st_toolkit.train._part': ('train.html#_part', 'st_toolkit/train.py'),
                                   'st_toolkit.train._prior_run': ('train.html#_prior_run', 'st_toolkit/train.py'),
                                   'st_toolkit.train._ragged_hook': ('train.html#_ragged_hook', 'st_toolkit/train.py'),

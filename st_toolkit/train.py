@@ -563,7 +563,7 @@ class TrainConfig:
         with atomic_write(path) as f: f.write(json.dumps(asdict(self), indent=1))
         return Path(path)
 
-# %% ../nbs/11_train.ipynb #fcf1977c
+# %% ../nbs/11_train.ipynb #93c29ce8
 def _on_gpu(): return torch.cuda.is_available()
 
 def _part(name):
@@ -598,8 +598,15 @@ def _shipped(name):
     from importlib.resources import files
     return str(files('st_toolkit') / 'configs' / name)
 
-def _scale_args(cfg):
+def _scale_args(cfg, gpu=True):
     "TrainingArguments for DeepSpeed or FSDP."
+    import importlib.util
+    if cfg.fsdp and not gpu:
+        raise ConfigError(f"TrainConfig.fsdp={cfg.fsdp!r} needs GPUs: on CPU, accelerate runs the processes as plain DDP "
+                          "(MULTI_CPU) and would silently ignore the FSDP setting")
+    if cfg.deepspeed and not importlib.util.find_spec('deepspeed'):
+        raise ConfigError(f"TrainConfig.deepspeed={cfg.deepspeed!r} needs the deepspeed package (and CUDA): "
+                          "pip install deepspeed")
     if cfg.deepspeed:
         p = _shipped(f'ds_{cfg.deepspeed}.json') if cfg.deepspeed in ('zero2', 'zero3') else cfg.deepspeed
         if not Path(p).is_file(): raise ConfigError(f"TrainConfig.deepspeed={cfg.deepspeed!r}: no such file; "
@@ -648,7 +655,7 @@ def _training_args(cfg, gpu, workers):
         activation_checkpointing_kwargs=dict(use_reentrant=False) if gc else None, remove_unused_columns=False,
         label_names=['labels'], report_to=_report_to(cfg), dataloader_num_workers=workers,
         dataloader_multiprocessing_context=cfg.dataloader_start if workers else None,
-        ddp_find_unused_parameters=False, disable_tqdm=cfg.quiet, **ev, **_scale_args(cfg))
+        ddp_find_unused_parameters=False, disable_tqdm=cfg.quiet, **ev, **_scale_args(cfg, gpu))
 
 def build_trainer(cfg:TrainConfig, callbacks=()):
     "The `(trainer, dataset, preflight)` of a run, nothing trained yet."
@@ -698,7 +705,13 @@ def versions():
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
     return out
 
-# %% ../nbs/11_train.ipynb #8ff25f7f
+# %% ../nbs/11_train.ipynb #b0f8de49
+def _parallel(tr):
+    "How the processes share the work: 'deepspeed', 'fsdp', 'ddp', or None for one process."
+    if getattr(tr, 'is_deepspeed_enabled', False): return 'deepspeed'
+    if getattr(tr, 'is_fsdp_enabled', False): return 'fsdp'
+    return 'ddp' if tr.args.world_size > 1 else None
+
 def training_card(cfg, trainer, ds, pf, seconds, resumed_from=None, data=None, changed=()):
     "The run's card: config, data hash, pre-flight, model, result, versions (and settings changed on a forced resume)."
     m = trainer.model
@@ -714,7 +727,8 @@ def training_card(cfg, trainer, ds, pf, seconds, resumed_from=None, data=None, c
                             eval_loss=evals[-1] if evals else None, seconds=round(seconds, 1),
                             resumed_from=resumed_from, changed_since_checkpoint=[list(c) for c in changed],
                             device=torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu',
-                            torch_threads=torch.get_num_threads(), processes=trainer.args.world_size),
+                            torch_threads=torch.get_num_threads(), processes=trainer.args.world_size,
+                            parallel=_parallel(trainer)),
                 versions=versions(), created=time.strftime('%Y-%m-%dT%H:%M:%S'))
 
 def _card_md(card):

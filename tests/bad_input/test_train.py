@@ -128,10 +128,29 @@ def test_deepspeed_and_fsdp_together(tmp_path):
 
 @pytest.mark.parametrize('field,value', [('deepspeed', 'zero4'), ('deepspeed', 'missing_ds.json'),
                                          ('fsdp', 'missing_fsdp.json')], ids=['ds_name', 'ds_file', 'fsdp_file'])
-def test_scale_config_missing(field, value, tmp_path):
-    "Unknown shipped names and missing files stop the run before the model loads."
+def test_scale_config_missing(field, value, tmp_path, monkeypatch):
+    "Unknown shipped names and missing files are named (with deepspeed installed and on a GPU machine)."
+    import importlib.util
+    from st_toolkit.train import ConfigError, _scale_args
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, 'find_spec', lambda n, *a: object() if n == 'deepspeed' else real(n, *a))
+    expect_error(lambda: _scale_args(_cfg(tmp_path, **{field: value}), gpu=True), ConfigError, f'{field}={value!r}',
+                 'no such file')
+
+
+def test_deepspeed_not_installed(tmp_path):
+    "Stops before the model loads."
     from st_toolkit.train import ConfigError, build_trainer
-    expect_error(lambda: build_trainer(_cfg(tmp_path, **{field: value})), ConfigError, f'{field}={value!r}', 'no such file')
+    if __import__('importlib').util.find_spec('deepspeed'): pytest.skip('deepspeed is installed')
+    expect_error(lambda: build_trainer(_cfg(tmp_path, deepspeed='zero2')), ConfigError, "deepspeed='zero2'",
+                 'pip install deepspeed')
+
+
+def test_fsdp_on_cpu(tmp_path):
+    "On CPU accelerate would run plain DDP and ignore the FSDP setting: refused, before the model loads."
+    from st_toolkit.train import ConfigError, build_trainer
+    if __import__('torch').cuda.is_available(): pytest.skip('this machine has a GPU')
+    expect_error(lambda: build_trainer(_cfg(tmp_path, fsdp='full_shard')), ConfigError, "fsdp='full_shard'", 'needs GPUs')
 
 
 @pytest.mark.parametrize('content,names', [
