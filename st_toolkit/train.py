@@ -563,7 +563,7 @@ class TrainConfig:
         with atomic_write(path) as f: f.write(json.dumps(asdict(self), indent=1))
         return Path(path)
 
-# %% ../nbs/11_train.ipynb #93c29ce8
+# %% ../nbs/11_train.ipynb #57dae14d
 def _on_gpu(): return torch.cuda.is_available()
 
 def _part(name):
@@ -655,6 +655,7 @@ def _training_args(cfg, gpu, workers):
         activation_checkpointing_kwargs=dict(use_reentrant=False) if gc else None, remove_unused_columns=False,
         label_names=['labels'], report_to=_report_to(cfg), dataloader_num_workers=workers,
         dataloader_multiprocessing_context=cfg.dataloader_start if workers else None,
+        dataloader_persistent_workers=workers > 0,         # workers keep their encoded samples across epochs
         ddp_find_unused_parameters=False, disable_tqdm=cfg.quiet, **ev, **_scale_args(cfg, gpu))
 
 def build_trainer(cfg:TrainConfig, callbacks=()):
