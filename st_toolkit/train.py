@@ -22,7 +22,7 @@ __all__ = ['DataError', 'read_samples', 'overlay_boxes', 'sample_frames', 'state
            'training_card', 'last_checkpoint', 'finetune', 'RunMismatch', 'run_record', 'resume_point', 'clear_run',
            'answer', 'load_adapter', 'merge_adapter', 'dataset_loss', 'StopAt', 'train_main']
 
-# %% ../nbs/11_train.ipynb #62d8da16
+# %% ../nbs/11_train.ipynb #033cb4b5
 class DataError(ValueError):
     "A dataset record this module cannot use; the message names the file, the record and what was expected."
 
@@ -69,7 +69,8 @@ def _messages(rec, where):
     if not any(m['role'] == 'assistant' for m in msgs): raise DataError(f"{where}: the conversation has no assistant turn")
     if not any(m['role'] == 'user' for m in msgs): raise DataError(f"{where}: the conversation has no user turn")
     if msgs[-1]['role'] != 'assistant':
-        raise DataError(f"{where}: the conversation ends with a {msgs[-1]['role']} turn; expected the assistant's answer last")
+        raise DataError(f"{where}: the conversation ends with a {msgs[-1]['role']} turn; "
+                        "expected the assistant's answer last")
     return msgs
 
 def _video_of(rec, root, where):
@@ -163,7 +164,7 @@ def sample_frames(sample, # a QA sample with 'video', optional 'clip' and 'overl
     boxes = np.stack([overlay_boxes(o, ts, sc) for o in ovs], 1)
     return draw_boxes(fr, boxes, [o.get('color', 'red') for o in ovs], thickness=max(2, round(3 * min(sc)))), ts
 
-# %% ../nbs/11_train.ipynb #5f844a01
+# %% ../nbs/11_train.ipynb #4f5e2d09
 def _video_budget(processor):
     "(max_pixels, multiple) the processor resizes video frames to."
     vp = processor.video_processor
@@ -194,7 +195,7 @@ def time_note(ts):
     return f"The clip shows {_sec(ts[0])} to {_sec(ts[-1])} of the video in {len(ts)} frames."
 
 def conversation(sample, frames, answer:bool=True, system:str=None, note:str=None):
-    "The chat of `sample`, the video (then `note`) first in the first user turn; without the last answer if `answer=False`."
+    "The chat of `sample`, video (then `note`) first in the first user turn; no last answer if `answer=False`."
     own = [m['content'] for m in sample['messages'] if m['role'] == 'system']
     system = own[0] if own else system                             # the dataset's own system prompt wins
     msgs = [dict(m) for m in sample['messages'] if m['role'] != 'system']
@@ -390,7 +391,7 @@ def preflight(ds:VideoQADataset, # the dataset to check (changed in place: `n_fr
     ds.keep = keep
     return Preflight(rows, max_tokens, time.perf_counter() - t0)
 
-# %% ../nbs/11_train.ipynb #8dea5749
+# %% ../nbs/11_train.ipynb #63af48d4
 class VideoCollator:
     "Pads sequences and concatenates visual tensors of `VideoQADataset` items into a batch."
     def __init__(self, processor, side:str='right', pad_to_multiple_of:int=None):
@@ -428,7 +429,8 @@ def _videos(vs):
 def _features(inner, pv, n):
     "LLaVA-OneVision's video features of zero-padded videos `pv`, each encoded at its true frame count `n[i]`."
     from transformers.modeling_outputs import BaseModelOutputWithPooling
-    feats = [inner.get_video_features(pv[i:i + 1, :k], return_dict=True).pooler_output for i, k in enumerate(n.tolist())]
+    feats = [inner.get_video_features(pv[i:i + 1, :k], return_dict=True).pooler_output
+             for i, k in enumerate(n.tolist())]
     return BaseModelOutputWithPooling(pooler_output=torch.cat(feats, 1))
 
 def _ragged_hook(module, args, kwargs):
@@ -442,7 +444,7 @@ def _llava_inner(model):
     return next((m for m in model.modules() if type(m).__name__ == 'LlavaOnevisionModel'), None)
 
 def ragged_videos(model):
-    "Let a LLaVA-OneVision `model` (also peft-wrapped) take `VideoCollator` batches of videos with different frame counts."
+    "Let a LLaVA-OneVision `model` (also peft-wrapped) take `VideoCollator` batches of clips of different lengths."
     inner = _llava_inner(model)
     if inner is not None and not getattr(inner, '_st_ragged', False):
         inner.register_forward_pre_hook(_ragged_hook, with_kwargs=True)
@@ -456,7 +458,7 @@ def generation_inputs(model, batch):
     n, pv = b.pop('video_frames'), b.pop('pixel_values_videos')
     return dict(b, mm_encoder_outputs=dict(video=_features(_llava_inner(model), pv, n)))
 
-# %% ../nbs/11_train.ipynb #10f2c471
+# %% ../nbs/11_train.ipynb #77187b29
 class ConfigError(ValueError):
     "A `TrainConfig` setting out of range or unusable; the message names the field and the value."
 
@@ -479,12 +481,14 @@ def _validate(cfg):
     for k in _AT_LEAST_1:
         if not (_is_num(getattr(cfg, k), True) and getattr(cfg, k) >= 1): bad(k, 'a whole number >= 1')
     for k in _POSITIVE:
-        if getattr(cfg, k) is not None and not (_is_num(getattr(cfg, k)) and getattr(cfg, k) > 0): bad(k, 'a number > 0')
+        v = getattr(cfg, k)
+        if v is not None and not (_is_num(v) and v > 0): bad(k, 'a number > 0')
     if not (_is_num(cfg.max_steps, True) and (cfg.max_steps > 0 or cfg.max_steps == -1)):
         bad('max_steps', 'a whole number > 0, or -1 to train `epochs` epochs')
     for k, lo in (('warmup_steps', 0), ('weight_decay', 0), ('lora_dropout', 0)):
         if not (_is_num(getattr(cfg, k)) and getattr(cfg, k) >= lo): bad(k, f'a number >= {lo}')
-    if cfg.dataloader_workers is not None and not (_is_num(cfg.dataloader_workers, True) and cfg.dataloader_workers >= 0):
+    w = cfg.dataloader_workers
+    if w is not None and not (_is_num(w, True) and w >= 0):
         bad('dataloader_workers', 'a whole number >= 0 (or None: automatic)')
     for k, ok in _CHOICES.items():
         if getattr(cfg, k) not in ok: bad(k, f'one of {list(ok)}')
@@ -505,7 +509,7 @@ class TrainConfig:
     max_pixels: int = None # per-frame pixel budget; default the processor's
     max_tokens: int = 4096 # per-sample sequence budget checked by the pre-flight
     budget_policy: str = 'resample' # 'resample', 'drop' or 'error'
-    shrink_first: str = 'resolution' # over budget: lower 'resolution' (to the family's minimum) then frames, or 'frames'
+    shrink_first: str = 'resolution' # over budget: 'resolution' (to the family's minimum) then frames, or 'frames'
     full_finetune: bool = False # train the unfrozen parts in full instead of LoRA
     freeze_vision: bool = True # LoRA: an unfrozen vision tower gets LoRA too
     freeze_projector: bool = True # LoRA: an unfrozen projector is trained in full (modules_to_save)
@@ -563,7 +567,7 @@ class TrainConfig:
         with atomic_write(path) as f: f.write(json.dumps(asdict(self), indent=1))
         return Path(path)
 
-# %% ../nbs/11_train.ipynb #57dae14d
+# %% ../nbs/11_train.ipynb #c59e6372
 def _on_gpu(): return torch.cuda.is_available()
 
 def _part(name):
@@ -584,14 +588,16 @@ def _full(model, cfg):
 def _lora(model, cfg):
     "The model wrapped with LoRA on the unfrozen parts (projector trained in full); (model, LoRA module count)."
     lm, both = lora_regex(model, False), lora_regex(model, True)
-    rx = cfg.target_regex or '|'.join(([] if cfg.freeze_llm else [lm]) + ([] if cfg.freeze_vision else [both[len(lm) + 1:]]))
+    parts = ([] if cfg.freeze_llm else [lm]) + ([] if cfg.freeze_vision else [both[len(lm) + 1:]])
+    rx = cfg.target_regex or '|'.join(parts)
     names = {n.rsplit('.', 1)[-1] for n, _ in model.named_modules()}
     proj = [] if cfg.freeze_projector else [m for m in ('merger', 'multi_modal_projector') if m in names]
     if not rx:
         raise ConfigError("TrainConfig: freeze_llm=True and freeze_vision=True leave LoRA nothing to adapt; "
                           "unfreeze one, or set full_finetune=True")
     n = len(lora_targets(model, rx))
-    return add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, rx, False, (cfg.modules_to_save or []) + proj), n
+    full = (cfg.modules_to_save or []) + proj
+    return add_lora(model, cfg.lora_r, cfg.lora_alpha, cfg.lora_dropout, rx, False, full), n
 
 def _shipped(name):
     "Path of a config file shipped in `st_toolkit/configs`."
@@ -602,7 +608,7 @@ def _scale_args(cfg, gpu=True):
     "TrainingArguments for DeepSpeed or FSDP."
     import importlib.util
     if cfg.fsdp and not gpu:
-        raise ConfigError(f"TrainConfig.fsdp={cfg.fsdp!r} needs GPUs: on CPU, accelerate runs the processes as plain DDP "
+        raise ConfigError(f"TrainConfig.fsdp={cfg.fsdp!r} needs GPUs: on CPU, accelerate runs the processes as DDP "
                           "(MULTI_CPU) and would silently ignore the FSDP setting")
     if cfg.deepspeed and not importlib.util.find_spec('deepspeed'):
         raise ConfigError(f"TrainConfig.deepspeed={cfg.deepspeed!r} needs the deepspeed package (and CUDA): "
@@ -613,7 +619,8 @@ def _scale_args(cfg, gpu=True):
                                                     "expected a DeepSpeed JSON file or 'zero2' / 'zero3'")
         return dict(deepspeed=p)
     if not cfg.fsdp: return {}
-    if cfg.fsdp in ('full_shard', 'shard_grad_op'): return dict(fsdp=True, fsdp_config=_shipped(f'fsdp_{cfg.fsdp}.json'))
+    if cfg.fsdp in ('full_shard', 'shard_grad_op'):
+        return dict(fsdp=True, fsdp_config=_shipped(f'fsdp_{cfg.fsdp}.json'))
     if str(cfg.fsdp).endswith('.json'):
         if not Path(cfg.fsdp).is_file(): raise ConfigError(f"TrainConfig.fsdp={cfg.fsdp!r}: no such file")
         return dict(fsdp=True, fsdp_config=cfg.fsdp)
@@ -635,7 +642,8 @@ def _workers(cfg):
 
 def _dataset(cfg, proc, path, samples):
     "A `VideoQADataset` of the `samples` of file `path` under `cfg`, through the pre-flight; (dataset, preflight)."
-    ds = VideoQADataset(samples, proc, cfg.num_frames, cfg.fps, cfg.max_pixels, cache_dir=cfg.cache_dir, backend=cfg.backend)
+    ds = VideoQADataset(samples, proc, cfg.num_frames, cfg.fps, cfg.max_pixels, cache_dir=cfg.cache_dir,
+                        backend=cfg.backend)
     pf = preflight(ds, cfg.max_tokens, cfg.budget_policy, shrink_first=cfg.shrink_first)
     if not len(ds): raise BudgetError(f"{path}: every sample is over max_tokens={cfg.max_tokens}; nothing to train on")
     return ds, pf
@@ -646,11 +654,12 @@ def _training_args(cfg, gpu, workers):
     ev = dict(eval_strategy='steps', eval_steps=cfg.eval_steps or cfg.save_steps,
               per_device_eval_batch_size=cfg.batch_size) if cfg.val_data else {}
     return TrainingArguments(
-        output_dir=cfg.output_dir, per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=cfg.grad_accum,
-        learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler, warmup_steps=cfg.warmup_steps,
-        weight_decay=cfg.weight_decay, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps,
-        logging_steps=cfg.logging_steps, save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit, seed=cfg.seed,
-        data_seed=cfg.seed, bf16=gpu and torch.cuda.is_bf16_supported() if cfg.bf16 is None else cfg.bf16,
+        output_dir=cfg.output_dir, per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler,
+        warmup_steps=cfg.warmup_steps, weight_decay=cfg.weight_decay, num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps, logging_steps=cfg.logging_steps, save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit, seed=cfg.seed, data_seed=cfg.seed,
+        bf16=gpu and torch.cuda.is_bf16_supported() if cfg.bf16 is None else cfg.bf16,
         use_cpu=not gpu, activation_checkpointing=gc,
         activation_checkpointing_kwargs=dict(use_reentrant=False) if gc else None, remove_unused_columns=False,
         label_names=['labels'], report_to=_report_to(cfg), dataloader_num_workers=workers,
@@ -706,7 +715,7 @@ def versions():
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
     return out
 
-# %% ../nbs/11_train.ipynb #b0f8de49
+# %% ../nbs/11_train.ipynb #30b8ef4c
 def _parallel(tr):
     "How the processes share the work: 'deepspeed', 'fsdp', 'ddp', or None for one process."
     if getattr(tr, 'is_deepspeed_enabled', False): return 'deepspeed'
@@ -736,7 +745,8 @@ def _card_md(card):
     "The card as a short README."
     c, r, m = card['config'], card['result'], card['model']
     how = (f"full fine-tuning, {m['trainable']:,} trainable parameters" if m['mode'] == 'full' else
-           f"LoRA r={c['lora_r']} α={c['lora_alpha']} on {m['lora_targets']} modules, {m['trainable']:,} trainable parameters")
+           f"LoRA r={c['lora_r']} α={c['lora_alpha']} on {m['lora_targets']} modules, "
+           f"{m['trainable']:,} trainable parameters")
     return (f"---\nlibrary_name: peft\nbase_model: {c['model']}\ntags: [st_toolkit, lora, video]\n---\n"
             f"# Adapter for `{c['model']}`\n\nTrained with st_toolkit on `{c['data']}` "
             f"(sha256 {card['data']['sha256'][:16]}…, {card['preflight']['kept']} samples).\n\n"
@@ -785,12 +795,13 @@ def finetune(cfg:TrainConfig, # the run's settings
     return dict(final=final, card=card, trainer=tr, dataset=ds, preflight=pf,
                 log=[h for h in tr.state.log_history if 'loss' in h])
 
-# %% ../nbs/11_train.ipynb #8881f92d
+# %% ../nbs/11_train.ipynb #00f7e63a
 class RunMismatch(ValueError):
     "The output folder holds a checkpoint of another run; the message names what differs (old -> new)."
 
 _NOT_RUN = ('model', 'data', 'output_dir', 'resume', 'overwrite', 'quiet', 'threads', 'dataloader_workers',
-            'dataloader_start', 'cache_dir', 'report_to', 'logging_steps', 'save_steps', 'save_total_limit', 'eval_steps')
+            'dataloader_start', 'cache_dir', 'report_to', 'logging_steps', 'save_steps', 'save_total_limit',
+            'eval_steps')
 
 def run_record(cfg, data, n_samples, world=1):
     "What makes a run the same run: model, data hash, settings and the steps it trains to."
@@ -808,7 +819,8 @@ def _differences(old, new):
 def _prior_run(out):
     "(record, checkpoint) of what `out` holds: the record of its last checkpoint, else the folder's; None if unused."
     ck = last_checkpoint(out)
-    for p in ([Path(ck) / 'st_run.json'] if ck else []) + [Path(out) / 'st_run.json', Path(out) / 'final' / 'st_run.json']:
+    out = Path(out)
+    for p in ([Path(ck) / 'st_run.json'] if ck else []) + [out / 'st_run.json', out / 'final' / 'st_run.json']:
         if p.is_file(): return json.loads(p.read_text()), ck
     return ({} if ck or (Path(out) / 'final').exists() else None), ck
 

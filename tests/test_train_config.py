@@ -163,8 +163,8 @@ def test_shrink_first(tiny_data, tmp_path):
 
 
 def test_fps_capped_is_evenly_spaced():
-    "fps=2 over a 7.9 s clip gives 16 frames; capped at 7, the 7 frames spread evenly over the clip (spacing varies by at "
-    "most one native frame, 0.1 s), instead of 7 picks from the 2 fps grid (spacings of 1.0 and 1.5 s)."
+    "fps=2 over a 7.9 s clip gives 16 frames; capped at 7, the 7 frames spread evenly over the clip (spacing "
+    "varies by at most one native frame, 0.1 s), instead of 7 picks from the 2 fps grid (spacings of 1.0 and 1.5 s)."
     from st_toolkit.train import sample_frames
     s = dict(video=str(ROOT / 'data_samples/scenes/sample_00.mp4'), clip=dict(t0=0.0, t1=7.9))
     _, ts = sample_frames(s, num_frames=7, fps=2)

@@ -21,15 +21,16 @@ def tiny(tmp_path_factory):
 
 def _sample(i, t0, t1, answer):
     return dict(id=f's{i}', video=str(VIDEO), clip=dict(t0=t0, t1=t1),
-                messages=[dict(role='user', content='When does the red car stop?'), dict(role='assistant', content=answer)])
+                messages=[dict(role='user', content='When does the red car stop?'),
+                          dict(role='assistant', content=answer)])
 
 
 def _write(tmp, samples):
     "A dataset file of `samples`, written by `st_toolkit.formats` (LLaVA JSON with the toolkit's extras)."
     from st_toolkit.formats import write_dataset
     qa = [dict(id=s['id'], video=s['video'], question=s['messages'][0]['content'], answer=s['messages'][1]['content'],
-               task='chat', scene='', clip=s['clip'], overlays=[], gt=dict(type='text', value=s['messages'][1]['content']),
-               meta={}) for s in samples]
+               task='chat', scene='', clip=s['clip'], overlays=[], meta={},
+               gt=dict(type='text', value=s['messages'][1]['content'])) for s in samples]
     return write_dataset(qa, tmp / 'mixed.json')
 
 
@@ -42,7 +43,8 @@ def test_mixed_frame_counts_train_and_evaluate(arch, tiny, tmp_path):
                                   ragged_videos)
     torch.manual_seed(0)
     model, proc = load_model(tiny[arch])
-    ds = VideoQADataset([_sample(0, 0.5, 3.5, 'From 1.0s to 2.0s.'), _sample(1, 4.0, 7.0, 'At 5.5s.')], proc, num_frames=4)
+    two = [_sample(0, 0.5, 3.5, 'From 1.0s to 2.0s.'), _sample(1, 4.0, 7.0, 'At 5.5s.')]
+    ds = VideoQADataset(two, proc, num_frames=4)
     ds.n_frames[1] = 2
     batch = VideoCollator(proc)([ds[0], ds[1]])
     ragged_videos(model)

@@ -23,7 +23,8 @@ DATA = [
     ('answer_list', [_conv(('human', 'q?'), ('gpt', ['a']))], ['record 0', "'conversations[1].value'", 'list']),
     ('question_null', [_conv(('human', None), ('gpt', 'a'))], ['record 0', "'conversations[0].value'", 'null']),
     ('qa_answer_null', [dict(id='q', video=VIDEO, question='q?', answer=None)], ['record 0', "'answer'", 'null']),
-    ('qa_question_dict', [dict(id='q', video=VIDEO, question={'t': 1}, answer='a')], ['record 0', "'question'", 'dict']),
+    ('qa_question_dict', [dict(id='q', video=VIDEO, question={'t': 1}, answer='a')],
+     ['record 0', "'question'", 'dict']),
     ('messages_content_null', [dict(id='m', videos=[VIDEO], messages=[dict(role='user', content='q'),
                                                                       dict(role='assistant', content=None)])],
      ['record 0', "'messages[1].content'", 'null']),
@@ -39,7 +40,8 @@ DATA = [
     ('video_missing_file', [_conv(*OK_TURNS) | dict(video='nope.mp4')], ['record 0', "'video'", 'nope.mp4']),
     ('video_number', [_conv(*OK_TURNS) | dict(video=5)], ['record 0', "'video'", 'int']),
     ('video_is_folder', [_conv(*OK_TURNS) | dict(video=str(ROOT / 'data_samples'))], ['record 0', "'video'"]),
-    ('two_videos', [{k: v for k, v in _conv(*OK_TURNS).items() if k != 'video'} | dict(videos=[VIDEO, VIDEO])], ['record 0', "'videos'", '2']),
+    ('two_videos', [{k: v for k, v in _conv(*OK_TURNS).items() if k != 'video'} | dict(videos=[VIDEO, VIDEO])],
+     ['record 0', "'videos'", '2']),
     ('no_video', [{k: v for k, v in _conv(*OK_TURNS).items() if k != 'video'}], ['record 0', "'video'"]),
     ('second_record_bad', [_conv(*OK_TURNS), _conv(('human', 'q'), ('gpt', None)) | dict(id='r2')],
      ['record 1', "'r2'", "'conversations[1].value'"]),
@@ -123,7 +125,8 @@ def test_config_value(field, value, words, tmp_path):
 
 def test_deepspeed_and_fsdp_together(tmp_path):
     from st_toolkit.train import ConfigError
-    expect_error(lambda: _cfg(tmp_path, deepspeed='zero2', fsdp='full_shard'), ConfigError, 'TrainConfig.fsdp', 'deepspeed')
+    expect_error(lambda: _cfg(tmp_path, deepspeed='zero2', fsdp='full_shard'), ConfigError, 'TrainConfig.fsdp',
+                 'deepspeed')
 
 
 @pytest.mark.parametrize('field,value', [('deepspeed', 'zero4'), ('deepspeed', 'missing_ds.json'),
@@ -150,7 +153,8 @@ def test_fsdp_on_cpu(tmp_path):
     "On CPU accelerate would run plain DDP and ignore the FSDP setting: refused, before the model loads."
     from st_toolkit.train import ConfigError, build_trainer
     if __import__('torch').cuda.is_available(): pytest.skip('this machine has a GPU')
-    expect_error(lambda: build_trainer(_cfg(tmp_path, fsdp='full_shard')), ConfigError, "fsdp='full_shard'", 'needs GPUs')
+    expect_error(lambda: build_trainer(_cfg(tmp_path, fsdp='full_shard')), ConfigError, "fsdp='full_shard'",
+                 'needs GPUs')
 
 
 @pytest.mark.parametrize('content,names', [
@@ -197,7 +201,8 @@ def test_every_sample_over_budget(tmp_path):
     d = tmp_path / 'two.json'
     d.write_text(json.dumps([_conv(*OK_TURNS), _conv(*OK_TURNS) | dict(id='r2')]))
     tiny = build_tiny_model(path=tmp_path / 'tiny')
-    expect_error(lambda: build_trainer(_cfg(tmp_path, model=str(tiny), data=str(d), max_tokens=10, budget_policy='drop')),
-                 BudgetError, 'two.json', 'max_tokens=10')
-    expect_error(lambda: build_trainer(_cfg(tmp_path, model=str(tiny), data=str(d), max_tokens=10, budget_policy='error')),
-                 BudgetError, "'r1'", "'r2'", 'max_tokens=10')
+    run = dict(model=str(tiny), data=str(d), max_tokens=10)
+    expect_error(lambda: build_trainer(_cfg(tmp_path, budget_policy='drop', **run)), BudgetError, 'two.json',
+                 'max_tokens=10')
+    expect_error(lambda: build_trainer(_cfg(tmp_path, budget_policy='error', **run)), BudgetError, "'r1'", "'r2'",
+                 'max_tokens=10')
