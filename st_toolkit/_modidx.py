@@ -950,8 +950,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'st_toolkit.train.VideoQADataset': ('train.html#videoqadataset', 'st_toolkit/train.py'),
                                   'st_toolkit.train.VideoQADataset.__getitem__': ( 'train.html#videoqadataset.__getitem__',
                                                                                    'st_toolkit/train.py'),
-                                  'st_toolkit.train.VideoQADataset.__getstate__': ( 'train.html#videoqadataset.__getstate__',
-                                                                                    'st_toolkit/train.py'),
                                   'st_toolkit.train.VideoQADataset.__init__': ('train.html#videoqadataset.__init__', 'st_toolkit/train.py'),
                                   'st_toolkit.train.VideoQADataset.__len__': ('train.html#videoqadataset.__len__', 'st_toolkit/train.py'),
                                   'st_toolkit.train.VideoQADataset._encode': ('train.html#videoqadataset._encode', 'st_toolkit/train.py'),

@@ -208,7 +208,7 @@ def conversation(sample, frames, answer:bool=True, system:str=None, note:str=Non
         out.append(dict(role=m['role'], content=c))
     return out
 
-# %% ../nbs/11_train.ipynb #a6cbb722
+# %% ../nbs/11_train.ipynb #7189a911
 class VideoQADataset(torch.utils.data.Dataset):
     "QA samples encoded for a video-language processor: frames decoded once, overlays drawn, answer-only labels."
     def __init__(self, samples, # QA samples (`read_samples`) or a dataset file
@@ -237,15 +237,13 @@ class VideoQADataset(torch.utils.data.Dataset):
     def __len__(self): return len(self.keep)
     def __getitem__(self, i): return self.encode(self.keep[i])
 
-    def __getstate__(self):                          # DataLoader workers start with an empty encoding cache
-        return dict(self.__dict__, _enc={}, _enc_bytes=0)
 
     def frames(self, j):
         "Frames and timestamps of sample `j` (an index into `samples`)."
         return sample_frames(self.samples[j], self.n_frames[j], self.fps, self.pixels[j], self.multiple, self.draw,
                              self.cache_dir, self.backend)
 
-# %% ../nbs/11_train.ipynb #d9bc23a0
+# %% ../nbs/11_train.ipynb #ff7deee7
 _SEQ = ('input_ids', 'attention_mask', 'labels', 'mm_token_type_ids', 'token_type_ids')
 
 from fastcore.basics import patch
@@ -270,14 +268,16 @@ def _encode(self:VideoQADataset, j:int, answer:bool=True):
 @patch
 def encode(self:VideoQADataset, j:int, answer:bool=True):
     "Model inputs of sample `j`: 1-D sequences, visual tensors as the processor returns them, `labels` if `answer`."
-    key = (j, answer, self.n_frames[j], self.pixels[j])
-    if key not in self._enc:
-        x = self._encode(j, answer)
-        self.processor_runs += 1
-        size = sum(v.numel() * v.element_size() for v in x.values()) / 2**20
-        if self._enc_bytes + size > self.cache_mb: return x
-        self._enc[key], self._enc_bytes = x, self._enc_bytes + size
-    return dict(self._enc[key])
+    key, now = (j, answer), (self.n_frames[j], self.pixels[j])
+    hit = self._enc.get(key)
+    if hit is not None and hit[0] == now: return dict(hit[1])
+    if hit is not None: self._enc_bytes -= self._enc.pop(key)[2]          # the pre-flight changed frames or pixels
+    x = self._encode(j, answer)
+    self.processor_runs += 1
+    size = sum(v.numel() * v.element_size() for v in x.values()) / 2**20
+    if self._enc_bytes + size <= self.cache_mb:
+        self._enc[key], self._enc_bytes = (now, x, size), self._enc_bytes + size
+    return dict(x)
 
 # %% ../nbs/11_train.ipynb #411f3ebf
 def token_view(ds, # a `VideoQADataset`
@@ -567,7 +567,7 @@ class TrainConfig:
         with atomic_write(path) as f: f.write(json.dumps(asdict(self), indent=1))
         return Path(path)
 
-# %% ../nbs/11_train.ipynb #c59e6372
+# %% ../nbs/11_train.ipynb #44ed34fe
 def _on_gpu(): return torch.cuda.is_available()
 
 def _part(name):
@@ -664,7 +664,6 @@ def _training_args(cfg, gpu, workers):
         activation_checkpointing_kwargs=dict(use_reentrant=False) if gc else None, remove_unused_columns=False,
         label_names=['labels'], report_to=_report_to(cfg), dataloader_num_workers=workers,
         dataloader_multiprocessing_context=cfg.dataloader_start if workers else None,
-        dataloader_persistent_workers=workers > 0,         # workers keep their encoded samples across epochs
         ddp_find_unused_parameters=False, disable_tqdm=cfg.quiet, **ev, **_scale_args(cfg, gpu))
 
 def build_trainer(cfg:TrainConfig, callbacks=()):
