@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from .models import load_model
-from .train import VideoQADataset, VideoCollator, read_samples, load_adapter, merge_adapter
+from .train import VideoQADataset, VideoCollator, read_samples, load_adapter, merge_adapter, generation_inputs
 from .parse import parse_answer
 from .core import atomic_write, md_escape
 from .metrics import (score_samples, Protocol, ReportCard, LLAVA_ST, TUBEDETR, VSIBENCH, STCAT,
@@ -93,7 +93,7 @@ def generate_answers(model, # a model from `load_model`, `load_adapter` or `merg
     with greedy(model, max_new_tokens, col.pad_id) as gc:
         for b in batches:
             x = {k: v.to(model.device) for k, v in col([_prompt(ds, ds.keep[i]) for i in b]).items()}
-            g = model.generate(**x, generation_config=gc)
+            g = model.generate(**generation_inputs(model, x), generation_config=gc)
             for i, row in zip(b, g[:, x['input_ids'].shape[1]:]):
                 out[i] = tk.decode(row, skip_special_tokens=True).strip()
     return out

@@ -100,3 +100,18 @@ def test_time_note_per_family(tiny):
     proc = load_processor(tiny['qwen2_5_vl'])
     off = VideoQADataset([_sample(0, 3.5, 6.5, 'x')], proc, num_frames=4, time_note=False)
     assert 'The clip shows' not in _prompt(off, 0)
+
+
+@pytest.mark.parametrize('arch', FAMILIES)
+def test_generate_answers_mixed_frame_counts(arch, tiny, tmp_path):
+    "`evaluate.generate_answers` batches samples of 4 and 2 frames together and answers as one-by-one generation does."
+    from st_toolkit.models import load_model
+    from st_toolkit.train import VideoQADataset, answer
+    from st_toolkit.evaluate import generate_answers
+    torch.manual_seed(0)
+    model, proc = load_model(tiny[arch])
+    data = _write(tmp_path, [_sample(0, 0.5, 3.5, 'From 1.0s to 2.0s.'), _sample(1, 4.0, 7.0, 'At 5.5s.')])
+    ds = VideoQADataset(data, proc, num_frames=4)
+    ds.n_frames[1] = 2
+    batched = generate_answers(model, ds, batch_size=2, max_new_tokens=6)
+    fct.test_eq(batched, [answer(model, ds, j, max_new_tokens=6) for j in range(2)])
