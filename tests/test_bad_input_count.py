@@ -4,7 +4,7 @@ from pathlib import Path
 
 def test_suite_size():
     here = Path(__file__).parent
-    r = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q', '-p', 'no:xdist', '-p', 'no:cacheprovider',
+    r = subprocess.run([sys.executable, '-m', 'pytest', '--collect-only', '-q', '-n', '0', '-p', 'no:cacheprovider',
                         str(here / 'bad_input')], capture_output=True, text=True, cwd=here.parent, timeout=300)
     ids = {l.strip() for l in r.stdout.splitlines() if '::' in l}
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
