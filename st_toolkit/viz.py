@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from fastcore.basics import patch
 from plotly.subplots import make_subplots
-from .core import Track, Scene
+from .core import Track, Scene, atomic_write
 from . import kinematics as kin
 from . import metrics as mt
 from .video import load_frames, draw_boxes, video_info, COLORS
@@ -434,11 +434,11 @@ def to_html(fig:go.Figure, # a figure from this module (or any plotly figure)
             path, # the .html file to write
             title:str=None): # the page title
     "Write `fig` as a standalone offline HTML page (plotly.js embedded); returns the path."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
     text = fig.to_html(include_plotlyjs=True, full_html=True, auto_play=False, div_id='st-viz',
                        config=dict(displaylogo=False, responsive=True))
     if title: text = text.replace('<head>', f'<head><title>{html.escape(title)}</title>', 1)
-    path.write_text(text, encoding='utf-8')
+    with atomic_write(path, encoding='utf-8') as f: f.write(text)
     return path
 
 def _external_refs(text):
@@ -1014,6 +1014,5 @@ def save_figure(fig, # a matplotlib Figure or a plotly Figure
         if path.suffix != '.html': raise VizError(f"{path.name}: a plotly figure is saved as .html, got {path.suffix!r}")
         return to_html(fig, path)
     if path.suffix not in ('.png', '.pdf', '.svg'): raise VizError(f"{path.name}: expected .png, .pdf or .svg for a matplotlib figure")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi, bbox_inches='tight')
+    with atomic_write(path, 'wb') as f: fig.savefig(f, format=path.suffix[1:], dpi=dpi, bbox_inches='tight')
     return path
