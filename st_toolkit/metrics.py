@@ -557,7 +557,7 @@ def quantity_metrics(pred, # predicted values (N,), None/NaN for unparsed answer
     return _summary(len(g), len(acc), (~ok).sum(), acc=_mean(acc), mra=_mean(m),
                     mae=_mean(np.abs(p - g)[ok]), rel_err=_mean(np.atleast_1d(rel_error(p[ok], g[ok]))))
 
-# %% ../nbs/09_metrics.ipynb #0af70cac
+# %% ../nbs/09_metrics.ipynb #b45481a9
 def _hours(h, name):
     "Clock hours as an int array, each in 1..12."
     a = np.asarray(h)
@@ -579,6 +579,7 @@ def clock_metrics(pred, # predicted hours (N,), None for unparsed
                  ) -> dict:
     "Exact accuracy, accuracy within `tol` hours (with wrap-around) and the mean error in hours (parsed answers only)."
     p, g = _num(pred, 'pred').ravel(), _hours(gt, 'gt').ravel()
+    if len(p) != len(g): raise MetricError(f"clock_metrics: pred has {len(p)} values but gt has {len(g)}; one per sample")
     ok = ~np.isnan(p)
     err = np.zeros(len(g), np.int64)
     if ok.any(): err[ok] = clock_error(p[ok], g[ok])
