@@ -359,7 +359,7 @@ def pose_at(self:Scene, t): # a time in seconds, or an array of times
         out[m] = T
     return out.reshape(t.shape + (4, 4))
 
-# %% ../nbs/00_core.ipynb #d436ec3e
+# %% ../nbs/00_core.ipynb #381c584f
 @patch
 def __repr__(self:Scene):
     cam = 'moving' if self.poses is not None and len(self.poses) > 1 and np.ptp(self.poses[:, :3, 3], 0).max() > 1e-6 else 'static'
@@ -368,7 +368,8 @@ def __repr__(self:Scene):
 
 def _md_row(t):
     "One track as a markdown table row, its user text escaped."
-    cells = [md_escape(t.id), md_escape(t.category or ''), md_escape(t.color or ''), str(len(t)), f"{t.t[0]:.2f}–{t.t[-1]:.2f}"]
+    cells = [md_escape(t.id), md_escape(t.category or ''), md_escape(t.color or ''), str(len(t)),
+             f"{t.t[0]:.2f}–{t.t[-1]:.2f}"]
     return '| ' + ' | '.join(cells) + ' |'
 
 @patch
@@ -437,7 +438,7 @@ def _flags(v, rec, field):
         raise SceneError(f"{rec}: field {field!r} must be a list of true/false, got {_short(v)}")
     return np.array(v, bool)
 
-# %% ../nbs/00_core.ipynb #8eecfb81
+# %% ../nbs/00_core.ipynb #cd5b99c6
 @patch
 def to_dict(self:Track):
     "JSON-ready dict of everything in the track."
@@ -453,20 +454,23 @@ def _extra(v, rec):
     ex = _typed(v, dict, rec, 'extra', {})
     try: return {k: _dec(x['data'], np.dtype(x['dtype'])).reshape(x['shape']) for k, x in ex.items()}
     except (KeyError, TypeError, ValueError) as e:
-        raise SceneError(f"{rec}: field 'extra': expected {{name: {{dtype, shape, data}}}} ({type(e).__name__}: {e})") from None
+        why = f"{type(e).__name__}: {e}"
+        raise SceneError(f"{rec}: field 'extra': expected {{name: {{dtype, shape, data}}}} ({why})") from None
 
 @patch(cls_method=True)
 def from_dict(cls:Track, d, rec:str='track'):
     "A `Track` from `Track.to_dict` output; a wrong field raises `SceneError` naming `rec`, the track and the field."
     if not isinstance(d, dict): raise SceneError(f"{rec}: expected an object, got {_short(d)}")
     tid = _need(d, 'id', rec)
-    if not isinstance(tid, (str, int)) or isinstance(tid, bool): raise SceneError(f"{rec}: field 'id'={_short(tid)} is not a name")
+    if not isinstance(tid, (str, int)) or isinstance(tid, bool):
+        raise SceneError(f"{rec}: field 'id'={_short(tid)} is not a name")
     rec = f"track {str(tid)!r}"
+    g = d.get
     return cls(tid, _numbers(_need(d, 't', rec), rec, 't'), _numbers(_need(d, 'xyz', rec), rec, 'xyz', (3,)),
-               boxes=_numbers(d.get('boxes'), rec, 'boxes', (4,), null=True), size=_numbers(d.get('size'), rec, 'size'),
-               category=_typed(d.get('category'), str, rec, 'category'), color=_typed(d.get('color'), str, rec, 'color'),
-               visible=_flags(d.get('visible'), rec, 'visible'), occluded=_flags(d.get('occluded'), rec, 'occluded'),
-               attrs=_typed(d.get('attrs'), dict, rec, 'attrs'), extra=_extra(d.get('extra'), rec))
+               boxes=_numbers(g('boxes'), rec, 'boxes', (4,), null=True), size=_numbers(g('size'), rec, 'size'),
+               category=_typed(g('category'), str, rec, 'category'), color=_typed(g('color'), str, rec, 'color'),
+               visible=_flags(g('visible'), rec, 'visible'), occluded=_flags(g('occluded'), rec, 'occluded'),
+               attrs=_typed(g('attrs'), dict, rec, 'attrs'), extra=_extra(g('extra'), rec))
 
 @patch
 def __eq__(self:Track, o):
@@ -515,7 +519,7 @@ def read_json(path, # a JSON file
     except RecursionError: raise err(f"{path}: JSON nested too deeply to read; not a {what}") from None
     except OSError as e: raise err(f"{path}: cannot read the {what} ({e.strerror or e})") from None
 
-# %% ../nbs/00_core.ipynb #d7e74bb0
+# %% ../nbs/00_core.ipynb #8e3c480d
 def _number(v, rec, field):
     "A JSON number as a float (None stays None), else a named `SceneError`."
     if v is None or _is_num(v, False): return None if v is None else float(v)
@@ -550,14 +554,15 @@ def from_dict(cls:Scene, d, root=None):
     if not isinstance(d, dict) or d.get('format') != SCENE_FORMAT: raise SceneError(f"not a st_toolkit scene (missing format={SCENE_FORMAT!r})")
     if d.get('version') != SCENE_VERSION: raise SceneError(f"unsupported scene format version {d.get('version')!r} (this st_toolkit reads {SCENE_VERSION})")
     rec = f"scene {_short(d.get('name', 'scene'))}"
-    trks = [Track.from_dict(t, f'tracks[{i}]') for i, t in enumerate(_typed(_need(d, 'tracks', rec), list, rec, 'tracks'))]
-    evs = [_event(e, i) for i, e in enumerate(_typed(d.get('events'), list, rec, 'events', []))]
+    g, tracks = d.get, _typed(_need(d, 'tracks', rec), list, rec, 'tracks')
+    trks = [Track.from_dict(t, f'tracks[{i}]') for i, t in enumerate(tracks)]
+    evs = [_event(e, i) for i, e in enumerate(_typed(g('events'), list, rec, 'events', []))]
     return cls(trks, _number(_need(d, 'fps', rec), rec, 'fps'), _count(_need(d, 'width', rec), rec, 'width'),
-               _count(_need(d, 'height', rec), rec, 'height'), K=_numbers(d.get('K'), rec, 'K', (3,)),
-               poses=_numbers(d.get('poses'), rec, 'poses', (4, 4), null=True), pose_t=_numbers(d.get('pose_t'), rec, 'pose_t'),
-               video=_typed(d.get('video'), str, rec, 'video'), depth=_typed(d.get('depth'), str, rec, 'depth'), events=evs,
-               name=_typed(d.get('name'), str, rec, 'name', 'scene'), duration=_number(d.get('duration'), rec, 'duration'),
-               meta=_typed(d.get('meta'), dict, rec, 'meta'), root=root)
+               _count(_need(d, 'height', rec), rec, 'height'), K=_numbers(g('K'), rec, 'K', (3,)),
+               poses=_numbers(g('poses'), rec, 'poses', (4, 4), null=True), pose_t=_numbers(g('pose_t'), rec, 'pose_t'),
+               video=_typed(g('video'), str, rec, 'video'), depth=_typed(g('depth'), str, rec, 'depth'), events=evs,
+               name=_typed(g('name'), str, rec, 'name', 'scene'), duration=_number(g('duration'), rec, 'duration'),
+               meta=_typed(g('meta'), dict, rec, 'meta'), root=root)
 
 @patch(cls_method=True)
 def from_json(cls:Scene, path):

@@ -37,7 +37,7 @@ def prior(category, # object category, e.g. 'car'; unknown ones get the `None` r
             if c in table and key in table[c]: return float(table[c][key])
     raise LiftError(f"unknown prior {key!r}; expected 'offset', 'max_speed' or 'max_accel'")
 
-# %% ../nbs/04_lift.ipynb #52056510
+# %% ../nbs/04_lift.ipynb #a26fe809
 def _check_maps(d, scene, what):
     "Raise unless `d` is (F, H, W) with the scene's image size."
     if d.ndim != 3: raise LiftError(f"{what}: depth must have shape (F, H, W), got {d.shape}")
@@ -62,7 +62,8 @@ def _npz(path, key, what):
         if key not in z: raise LiftError(f"{what} file {str(path)!r} has no {key!r} array (keys: {list(z.keys())})")
         try: return z[key]
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-            raise LiftError(f"{what} file {str(path)!r}: array {key!r} cannot be read ({type(e).__name__}: {e})") from None
+            why = f"{type(e).__name__}: {e}"
+            raise LiftError(f"{what} file {str(path)!r}: array {key!r} cannot be read ({why})") from None
 
 def _scene_frames(scene, frames=None):
     "RGB frames (F, H, W, 3): `frames` when given, else decoded from the scene's video."

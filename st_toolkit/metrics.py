@@ -459,7 +459,7 @@ def rec_metrics(pred, # predicted boxes (N, 4), or a list with None for unparsed
     accs = {_key('acc', th): metric_at(iou, th, strict) for th in ths}
     return _summary(len(g), len(iou), (~ok).sum(), **accs, mIoU=_mean(iou), centre_acc=_mean(centre))
 
-# %% ../nbs/09_metrics.ipynb #afa69769
+# %% ../nbs/09_metrics.ipynb #88b2745f
 MRA_THRESHOLDS = tuple(Fraction(k, 20) for k in range(10, 20))  # θ = 0.50, 0.55, ..., 0.95, exact
 _EPS = np.finfo(np.float64).eps
 
@@ -467,7 +467,8 @@ def _num(x, name):
     "A float array; None becomes NaN (an unparsed answer)."
     if not isinstance(x, np.ndarray) and np.ndim(x) and any(v is None for v in x): x = [np.nan if v is None else v for v in x]
     try: return np.asarray(np.nan if x is None else x, dtype=np.float64)
-    except (TypeError, ValueError) as e: raise MetricError(f"{name}: expected numbers, got {str(x)[:80]} ({e})") from None
+    except (TypeError, ValueError) as e:
+        raise MetricError(f"{name}: expected numbers, got {str(x)[:80]} ({e})") from None
 
 def _gt_num(g, name='gt'):
     g = _num(g, name)
@@ -538,7 +539,7 @@ def mra(pred, # predicted value(s); None/NaN scores 0
     hits = np.where(g == 0, np.where(p == 0, len(MRA_THRESHOLDS), 0), hits)
     return _out(hits / len(MRA_THRESHOLDS))
 
-# %% ../nbs/09_metrics.ipynb #d3e2e3ff
+# %% ../nbs/09_metrics.ipynb #19ce1e48
 def quantity_metrics(pred, # predicted values (N,), None/NaN for unparsed answers
                      gt, # true values (N,)
                      rel:float=0.25, # tolerance of `within`
@@ -550,14 +551,15 @@ def quantity_metrics(pred, # predicted values (N,), None/NaN for unparsed answer
                     ) -> dict:
     "Success rate (`acc`), MRA, MAE and mean relative error of numeric answers; MAE and rel_err over parsed answers only."
     p, g = _num(pred, 'pred').ravel(), _gt_num(gt).ravel()
-    if len(p) != len(g): raise MetricError(f"quantity_metrics: pred has {len(p)} values but gt has {len(g)}; one per sample")
+    if len(p) != len(g):
+        raise MetricError(f"quantity_metrics: pred has {len(p)} values but gt has {len(g)}; one per sample")
     ok = ~np.isnan(p)                                      # an infinite prediction is an answer, scored as a miss
     acc = _apply_unparsed(within(p, g, rel, abs_tol, eps), ok, unparsed)
     m = _apply_unparsed(mra(p, g, mra_strict, mra_arith), ok, unparsed)
     return _summary(len(g), len(acc), (~ok).sum(), acc=_mean(acc), mra=_mean(m),
                     mae=_mean(np.abs(p - g)[ok]), rel_err=_mean(np.atleast_1d(rel_error(p[ok], g[ok]))))
 
-# %% ../nbs/09_metrics.ipynb #b45481a9
+# %% ../nbs/09_metrics.ipynb #24bfefe3
 def _hours(h, name):
     "Clock hours as an int array, each in 1..12."
     a = np.asarray(h)
@@ -579,7 +581,8 @@ def clock_metrics(pred, # predicted hours (N,), None for unparsed
                  ) -> dict:
     "Exact accuracy, accuracy within `tol` hours (with wrap-around) and the mean error in hours (parsed answers only)."
     p, g = _num(pred, 'pred').ravel(), _hours(gt, 'gt').ravel()
-    if len(p) != len(g): raise MetricError(f"clock_metrics: pred has {len(p)} values but gt has {len(g)}; one per sample")
+    if len(p) != len(g):
+        raise MetricError(f"clock_metrics: pred has {len(p)} values but gt has {len(g)}; one per sample")
     ok = ~np.isnan(p)
     err = np.zeros(len(g), np.int64)
     if ok.any(): err[ok] = clock_error(p[ok], g[ok])
@@ -1098,7 +1101,7 @@ class ReportCard:
         text = str(src)
         return cls.from_dict(json.loads(text if text.lstrip().startswith('{') else Path(src).read_text()))
 
-# %% ../nbs/09_metrics.ipynb #babe3773
+# %% ../nbs/09_metrics.ipynb #0013508f
 def _pct(v): return '—' if v is None or (isinstance(v, float) and math.isnan(v)) else f'{100 * v:.1f}'
 _COUNTS = ('task', 'kind', 'n', 'n_scored', 'unparsed', 'invalid', 'headline', 'unit', 'note')
 
@@ -1144,7 +1147,8 @@ class _Shown(str):
 def _md_protocol(p):
     "`protocol_text(p)` for markdown: the user-given name and the decoding and extra items escaped."
     esc = lambda d: {md_escape(k): md_escape(v) for k, v in (d or {}).items()}
-    return protocol_text({**p, 'name': _Shown(p.get('name')), 'decoding': esc(p.get('decoding')), 'extra': esc(p.get('extra'))})
+    safe = dict(name=_Shown(p.get('name')), decoding=esc(p.get('decoding')), extra=esc(p.get('extra')))
+    return protocol_text({**p, **safe})
 
 def _md_task_row(name, r):
     "One task as a markdown table row; its name, unit and note (user text) escaped."

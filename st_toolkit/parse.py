@@ -170,9 +170,10 @@ def parse_quantity(text:str, # a model answer
     except Exception: return None   # a reader never raises on text; a bug shows up in the test set instead
     return None
 
-# %% ../nbs/08_parse.ipynb #534cd3f2
+# %% ../nbs/08_parse.ipynb #af13d400
 _OCLOCK = re.compile(r'(?<![\d.])(\d{1,2})\s*+(?:o\W{0,2}\s*clock|(?:-\s*+)?hours?\s++(?:direction|position))', re.I)
-_AT_HOUR = re.compile(r'\b(?:at|towards?|to|direction(?:\s++of)?|heading|facing)\s++(?:the\s++|about\s++|roughly\s++|around\s++)?'
+_AT_HOUR = re.compile(r'\b(?:at|towards?|to|direction(?:\s++of)?|heading|facing)\s++'
+                      r'(?:the\s++|about\s++|roughly\s++|around\s++)?'
                       r'(\d{1,2})\b(?!\s*+(?:[.:,]\d|%|(?:-\s*+)?' + _UNIT + r'))', re.I)
 _PLAIN_DIRS = [(12, r'(?:straight|directly|right)\s++ahead|forwards?\b|away from the camera'),
                (6, r'directly behind|backwards?\b|towards? the camera'),
@@ -189,7 +190,7 @@ def parse_clock(text:str # a model answer
     hits = [(m.start(), h) for h, p in _PLAIN_DIRS for m in re.finditer(p, t, re.I)]
     return min(hits)[1] if hits else None
 
-# %% ../nbs/08_parse.ipynb #d71d4351
+# %% ../nbs/08_parse.ipynb #7edff66e
 _YES = {'yes', 'yeah', 'yep', 'yup', 'correct', 'true', 'affirmative', 'indeed', 'right'}
 _NO = {'no', 'nope', 'nah', 'incorrect', 'false', 'negative', 'never'}
 
@@ -205,7 +206,8 @@ def parse_yes_no(text:str # a model answer
     m = re.search(r'\b(yes|no)\b', text, re.I)
     return None if m is None else m.group(1).lower() == 'yes'
 
-_DIFF = re.compile(r"\bnot\s++(?:\w++\s++){0,3}(?:same|identical|parallel)|\b(?:differ\w*|opposite|diverg\w*|perpendicular|contrary|unlike)\b", re.I)
+_DIFF = re.compile(r"\bnot\s++(?:\w++\s++){0,3}(?:same|identical|parallel)|"
+                   r"\b(?:differ\w*|opposite|diverg\w*|perpendicular|contrary|unlike)\b", re.I)
 _SAME = re.compile(r'\b(?:same|identical|similar|parallel|alike|together)\b', re.I)
 
 def parse_same_different(text:str # a model answer

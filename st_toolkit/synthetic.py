@@ -193,7 +193,7 @@ def _events(trk, fps):
         t0 = t1
     return out
 
-# %% ../nbs/02_synthetic.ipynb #e29d1eac
+# %% ../nbs/02_synthetic.ipynb #bbe623f7
 def _whole(v, lo):
     "Is `v` a whole number (not a bool) >= `lo`?"
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= lo
@@ -204,11 +204,13 @@ def _positive(v):
 
 def _check_make_args(n_objects, duration, fps, width, height, kinds, hfov_deg, moving_frac):
     "Raise `SceneError` naming the first argument of `make_scene` with a value it cannot use."
-    bad = [('n_objects', n_objects, 'a whole number >= 1', _whole(n_objects, 1)), ('fps', fps, 'a number > 0', _positive(fps)),
-           ('duration', duration, 'a number > 0', _positive(duration)),
-           ('width', width, 'a whole number >= 2', _whole(width, 2)), ('height', height, 'a whole number >= 2', _whole(height, 2)),
+    share = isinstance(moving_frac, (int, float)) and 0 <= moving_frac <= 1
+    bad = [('n_objects', n_objects, 'a whole number >= 1', _whole(n_objects, 1)),
+           ('fps', fps, 'a number > 0', _positive(fps)), ('duration', duration, 'a number > 0', _positive(duration)),
+           ('width', width, 'a whole number >= 2', _whole(width, 2)),
+           ('height', height, 'a whole number >= 2', _whole(height, 2)),
            ('hfov_deg', hfov_deg, 'an angle in (0, 180) degrees', _positive(hfov_deg) and hfov_deg < 180),
-           ('moving_frac', moving_frac, 'a share in [0, 1]', isinstance(moving_frac, (int, float)) and 0 <= moving_frac <= 1)]
+           ('moving_frac', moving_frac, 'a share in [0, 1]', share)]
     for name, v, want, ok in bad:
         if not ok: raise SceneError(f"make_scene: {name}={v!r} must be {want}")
     unknown = [k for k in (kinds or []) if k not in KINDS]
@@ -450,13 +452,14 @@ def render_video(scene:Scene, # scene to render (needs K and poses)
     path = write_video(frames, path, scene.fps, crf=crf)
     return (path, np.stack(depths), np.stack(idss)) if return_maps else path
 
-# %% ../nbs/02_synthetic.ipynb #93a4999d
+# %% ../nbs/02_synthetic.ipynb #30e3d053
 def save_scene(scene:Scene, folder, ref_boxes:dict=None, crf:int=23):
     "Write `<name>.mp4`, `<name>_depth.npz` and `<name>.json` into `folder`; returns the JSON path."
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     video, depth, ids = render_video(scene, folder / f'{scene.name}.mp4', ref_boxes=ref_boxes, crf=crf, return_maps=True)
     maps = dict(depth=depth.astype(np.float16), ids=ids.astype(np.int8), t=scene.frame_times)
-    with atomic_write(folder / f'{scene.name}_depth.npz', 'wb') as f: np.savez_compressed(f, **maps)   # never half-written
+    with atomic_write(folder / f'{scene.name}_depth.npz', 'wb') as f:   # never left half-written
+        np.savez_compressed(f, **maps)
     scene.video, scene.depth, scene.root = video.name, f'{scene.name}_depth.npz', folder.resolve()
     return scene.to_json(folder / f'{scene.name}.json')
 

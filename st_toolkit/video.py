@@ -540,7 +540,7 @@ class _LRU:
 
 _MEM = _LRU(int(float(os.environ.get('ST_TOOLKIT_VIDEO_CACHE_MB', 1024)) * 2**20))
 
-# %% ../nbs/01_video.ipynb #92bd73b6
+# %% ../nbs/01_video.ipynb #a4220135
 _CACHE_VERSION = 1
 
 def _cache_key(ident, args:dict) -> str:
@@ -563,7 +563,8 @@ def _disk_put(cache_dir, key, clip):
     "Write `clip` atomically (temporary file, then rename); an unwritable cache folder is skipped with a warning."
     meta = np.array(json.dumps(asdict(clip.meta)))
     try:
-        with atomic_write(_disk_file(cache_dir, key), 'wb') as f: np.savez(f, frames=clip[0], timestamps=clip[1], meta=meta)
+        with atomic_write(_disk_file(cache_dir, key), 'wb') as f:
+            np.savez(f, frames=clip[0], timestamps=clip[1], meta=meta)
     except OSError as e:
         warnings.warn(f"video cache folder {str(cache_dir)!r} cannot be written ({e.strerror or e}); "
                       "the frames are not cached on disk", RuntimeWarning, stacklevel=3)
@@ -656,12 +657,12 @@ def _load(ident, sampling, backend, max_pixels, multiple) -> Clip:
                      backend=used, indices=got.tolist(), size=tuple(size), note=note)
     return Clip(resize_frames(fr, size), ix.ts[got], meta)
 
-# %% ../nbs/01_video.ipynb #16c8311b
+# %% ../nbs/01_video.ipynb #25bf6c54
 def load_frames(path, # video file
                 num_frames:int=None, # N frames evenly spread over the span (first and last included)
                 fps:float=None, # or one frame every 1/fps seconds (capped at num_frames if both)
                 span=None, # (t0, t1) seconds to sample inside; None ends = start/end of the video
-                indices=None, # or explicit frame indices (negative: from the end; clamped and noted, sorted, de-duplicated)
+                indices=None, # or explicit frame indices (negative: from the end; clamped (noted), sorted, unique)
                 backend:str="pyav", # 'pyav' (the default, see above), 'decord' or 'torchcodec'; PyAV is the fallback
                 max_pixels:int=None, # resize so that H*W <= max_pixels, keeping the aspect ratio
                 multiple:int=None, # and make H and W multiples of this (28 for Qwen2.5-VL)

@@ -34,7 +34,8 @@ def crafted_scene(folder):
     tracks = [Track(p, [0, 0.5, 1], [[i, 0, 0]] * 3, category=PAYLOADS[(i + 1) % len(PAYLOADS)],
                     color=PAYLOADS[(i + 2) % len(PAYLOADS)]) for i, p in enumerate(PAYLOADS)]
     events = [Event(PAYLOADS[0], 0, 1, [PAYLOADS[0]])]
-    return Scene(tracks, fps=10, width=64, height=48, name=PAYLOADS[1], events=events).to_json(folder / 'crafted_scene.json')
+    scene = Scene(tracks, fps=10, width=64, height=48, name=PAYLOADS[1], events=events)
+    return scene.to_json(folder / 'crafted_scene.json')
 
 def notebook_html(folder, exprs, name):
     "Execute a notebook that displays each expression in `exprs`; its nbconvert HTML export, as a file."

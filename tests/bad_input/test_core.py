@@ -1,5 +1,6 @@
 """Bad scene files: each case edits a copy of a real shipped scene file (data_samples/scenes/sample_00.json) and checks
-that `Scene.from_json` raises `SceneError` naming the file, the record (scene, track id or event index) and the field."""
+that `Scene.from_json` raises `SceneError` naming the file, the record (scene, track id or event index) and
+the field."""
 import json
 from pathlib import Path
 import pytest

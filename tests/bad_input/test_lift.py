@@ -58,7 +58,8 @@ CALL_CASES = [   # (id, call, names)
     ('lift_unknown_setting', lambda: lift_scene(SCENE, depth=D, smoothing_window=3), ['unknown lift settings',
                                                                                       'smoothing_window']),
     ('lift_poses_text', lambda: lift_scene(SCENE, depth=D, poses='moving'), ["'moving'"]),
-    ('perturb_noise_kind', lambda: perturb(SCENE, D, noise='gaussian'), ["noise must be 'pixel' or 'frame'", 'gaussian']),
+    ('perturb_noise_kind', lambda: perturb(SCENE, D, noise='gaussian'),
+     ["noise must be 'pixel' or 'frame'", 'gaussian']),
 ]
 
 @pytest.mark.parametrize('case', CALL_CASES, ids=[c[0] for c in CALL_CASES])

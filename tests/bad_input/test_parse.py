@@ -1,5 +1,6 @@
 """Bad inputs to `parse`. A reader never raises on the answer text (hostile text is covered, for time, by
-tests/test_parse_fuzz.py), but a format name that is no codec is a bug in the caller: it raises `CodecError` naming it."""
+tests/test_parse_fuzz.py), but a format name that is no codec is a bug in the caller: it raises `CodecError`
+naming it."""
 import pytest
 from st_toolkit.coords import CodecError
 from st_toolkit.parse import parse_span, parse_time, parse_boxes, parse_tube

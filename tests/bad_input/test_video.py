@@ -52,7 +52,8 @@ def test_bad_sampling(case):
 FR = index_frames(3, 16, 16)
 WRITE_CASES = [   # (id, call, names)
     ('no_frames', lambda t: write_video([], t / 'a.mp4', 10), ['a.mp4', 'no frames to write']),
-    ('odd_size', lambda t: write_video(index_frames(2, 15, 16), t / 'b.mp4', 10), ['b.mp4', 'even width and height', '16x15']),
+    ('odd_size', lambda t: write_video(index_frames(2, 15, 16), t / 'b.mp4', 10),
+     ['b.mp4', 'even width and height', '16x15']),
     ('float_frames', lambda t: write_video(FR.astype(float), t / 'c.mp4', 10), ['frames[0]', 'uint8', 'float64']),
     ('gray_frames', lambda t: write_video(FR[..., 0], t / 'd.mp4', 10), ['frames[0]', '(H, W, 3)']),
     ('fps_zero', lambda t: write_video(FR, t / 'e.mp4', 0), ['fps must be positive, got 0']),
