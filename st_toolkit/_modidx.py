@@ -690,6 +690,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'st_toolkit.parse._codec': ('parse.html#_codec', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._first_kept': ('parse.html#_first_kept', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._fmt_num': ('parse.html#_fmt_num', 'st_toolkit/parse.py'),
+                                  'st_toolkit.parse._for_codec': ('parse.html#_for_codec', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._found': ('parse.html#_found', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._inside': ('parse.html#_inside', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._key_words': ('parse.html#_key_words', 'st_toolkit/parse.py'),

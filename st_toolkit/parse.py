@@ -266,7 +266,13 @@ def parse_choice(text:str, # a model answer
     k = _ORD[m.group(1).lower()] if m else None
     return options[k] if k is not None and -len(options) <= k < len(options) else None
 
-# %% ../nbs/08_parse.ipynb #28c0ec51
+# %% ../nbs/08_parse.ipynb #8da596e5
+_LONG_WS = re.compile(r'\s{65,}')
+
+def _for_codec(text):
+    "`text` with ASCII digits and every whitespace run over 64 characters as one space (linear for any codec)."
+    return _LONG_WS.sub(' ', _ascii_digits(text)) if isinstance(text, str) else text
+
 def _codec(text, fmt):
     "The codec for `text`: `fmt`, or the sniffed one for 'auto'."
     if fmt == 'auto': fmt = sniff_format(text)
@@ -278,13 +284,13 @@ def parse_span(text:str, # a model answer
                offset:float=0.0, # start of that clip in the video, seconds (normalised formats count from it)
               ) -> tuple|None:
     "The first `(t0, t1)` span in `text`, seconds, or None."
-    text = _ascii_digits(text)
+    text = _for_codec(text)
     c = _codec(text, fmt)
     return None if c is None else c.parse_span(text, duration, offset)
 
 def parse_time(text, fmt='seconds', duration=None, offset=0.0):
     "The first time point in `text`, seconds, or None."
-    text = _ascii_digits(text)
+    text = _for_codec(text)
     c = _codec(text, fmt); ts = [] if c is None else c.parse_times(text, duration, offset)
     return ts[0] if ts else None
 
@@ -293,19 +299,19 @@ def parse_boxes(text:str, # a model answer
                 W=None, H=None # image size in pixels the answer refers to
                ) -> list|None:
     "Every box in `text` as (4,) float arrays, pixels xyxy; None if there is none."
-    text = _ascii_digits(text)
+    text = _for_codec(text)
     c = _codec(text, fmt)
     bs = [] if c is None or not c.has_boxes else c.parse_boxes(text, W, H)
     return bs or None
 
-# %% ../nbs/08_parse.ipynb #063854c9
+# %% ../nbs/08_parse.ipynb #bfeee58b
 def parse_tube(text:str, # a model answer
                fmt:str='auto', # codec name, or 'auto' to guess
                duration:float=None, # seconds, for normalised time codecs
                W:int=None, H:int=None, # image size, for normalised box codecs
                offset:float=0.0): # clip start in the video, seconds, for normalised time codecs
     "`{'span': (t0, t1) | None, 'boxes': {'<time>': xyxy}}` of a tube answer (a span alone keeps its tIoU), or None."
-    text = _ascii_digits(text)
+    text = _for_codec(text)
     boxes = parse_boxes(text, fmt, W, H)
     c = _codec(text, fmt)
     if c is None: return None
