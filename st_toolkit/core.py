@@ -19,7 +19,7 @@ class TrackError(ValueError):
 class SceneError(ValueError):
     "A `Scene` (or scene file) that breaks a rule; the message names the item and the rule."
 
-# %% ../nbs/00_core.ipynb #ee80a319
+# %% ../nbs/00_core.ipynb #848376ea
 import contextlib, html, re, tempfile
 
 @contextlib.contextmanager
@@ -37,7 +37,7 @@ def atomic_write(path, # the file to write (its folder is created)
         with contextlib.suppress(OSError): os.unlink(tmp)
         raise
 
-# %% ../nbs/00_core.ipynb #30b1153b
+# %% ../nbs/00_core.ipynb #6b8cfb91
 _MD_SPECIAL = re.compile(r'([\\`*_{}\[\]()#+\-.!|~])')
 
 def md_escape(text) -> str:
@@ -359,17 +359,24 @@ def pose_at(self:Scene, t): # a time in seconds, or an array of times
         out[m] = T
     return out.reshape(t.shape + (4, 4))
 
-# %% ../nbs/00_core.ipynb #c5fb052e
+# %% ../nbs/00_core.ipynb #381c584f
 @patch
 def __repr__(self:Scene):
     cam = 'moving' if self.poses is not None and len(self.poses) > 1 and np.ptp(self.poses[:, :3, 3], 0).max() > 1e-6 else 'static'
     return (f"Scene({self.name!r}, {len(self.tracks)} tracks, {self.duration:.1f} s @ {self.fps:g} fps, "
             f"{self.width}x{self.height}, camera={cam if self.poses is not None else 'none'}, video={self.video!r})")
 
+def _md_row(t):
+    "One track as a markdown table row, its user text escaped."
+    cells = [md_escape(t.id), md_escape(t.category or ''), md_escape(t.color or ''), str(len(t)),
+             f"{t.t[0]:.2f}–{t.t[-1]:.2f}"]
+    return '| ' + ' | '.join(cells) + ' |'
+
 @patch
 def _repr_markdown_(self:Scene):
-    rows = [f"| {t.id} | {t.category or ''} | {t.color or ''} | {len(t)} | {t.t[0]:.2f}–{t.t[-1]:.2f} |" for t in self.tracks]
-    return f"**{self!r}**\n\n| track | category | colour | samples | span (s) |\n|---|---|---|---|---|\n" + '\n'.join(rows)
+    "The scene as a markdown table; ids, categories, colours and names are escaped (a scene file is user input)."
+    head = f"**{md_escape(repr(self))}**\n\n| track | category | colour | samples | span (s) |\n|---|---|---|---|---|\n"
+    return head + '\n'.join(_md_row(t) for t in self.tracks)
 
 # %% ../nbs/00_core.ipynb #09a3e425
 SCENE_FORMAT, SCENE_VERSION = 'st_toolkit.scene', 1
@@ -386,7 +393,52 @@ def _dec(v, dtype=np.float64):
     a = np.array(v, dtype=object if np.dtype(dtype).kind == 'f' else dtype)
     return np.where(a == None, np.nan, a).astype(dtype) if np.dtype(dtype).kind == 'f' else a  # noqa: E711
 
-# %% ../nbs/00_core.ipynb #23b7622e
+# %% ../nbs/00_core.ipynb #031ca487
+_REQUIRED = object()
+
+def _short(v, n:int=60) -> str:
+    "`repr(v)`, cut to `n` characters."
+    r = repr(v)
+    return r if len(r) <= n else r[:n - 3] + '...'
+
+def _need(d, key, rec):
+    "`d[key]`, or a `SceneError` naming the record and the missing field."
+    if key not in d: raise SceneError(f"{rec}: missing field {key!r}")
+    return d[key]
+
+def _typed(v, kind, rec, field, default=None):
+    "`v` if it is a `kind` (None gives `default`), else a `SceneError` naming the record and field."
+    if v is None: return default
+    if isinstance(v, kind) and not isinstance(v, bool) or kind is bool and isinstance(v, bool): return v
+    raise SceneError(f"{rec}: field {field!r}={_short(v)} is not a {getattr(kind, '__name__', kind)}")
+
+def _is_num(x, null):
+    "A JSON number (not a bool), or None when `null` is allowed."
+    return (isinstance(x, (int, float)) and not isinstance(x, bool)) or (null and x is None)
+
+# %% ../nbs/00_core.ipynb #788b474d
+def _numbers(v, rec, field, tail=(), null=False):
+    "`v` as a float array of shape (N, *tail) (None -> NaN if `null`); None stays None; else a named `SceneError`."
+    if v is None: return None
+    try: a = np.array(v, dtype=object)
+    except (ValueError, RecursionError): a = np.empty(0, object)
+    if not isinstance(v, list) or a.ndim != 1 + len(tail) or tuple(a.shape[1:]) != tuple(tail):
+        want = 'a list of numbers' if not tail else f"a list of {' x '.join(map(str, tail))} number rows"
+        raise SceneError(f"{rec}: field {field!r} must be {want}, got {_short(v)}")
+    bad = [i for i, x in enumerate(a.ravel()) if not _is_num(x, null)]
+    if bad:
+        at = ''.join(f'[{int(j)}]' for j in np.unravel_index(bad[0], a.shape))
+        raise SceneError(f"{rec}: field {field!r}{at}={_short(a.ravel()[bad[0]])} is not a number")
+    return np.where(a == None, np.nan, a).astype(np.float64)  # noqa: E711
+
+def _flags(v, rec, field):
+    "A list of JSON booleans as a bool array (None stays None)."
+    if v is None: return None
+    if not isinstance(v, list) or not all(isinstance(x, bool) for x in v):
+        raise SceneError(f"{rec}: field {field!r} must be a list of true/false, got {_short(v)}")
+    return np.array(v, bool)
+
+# %% ../nbs/00_core.ipynb #cd5b99c6
 @patch
 def to_dict(self:Track):
     "JSON-ready dict of everything in the track."
@@ -397,13 +449,28 @@ def to_dict(self:Track):
     if self.extra: d['extra'] = {k: dict(dtype=v.dtype.str, shape=list(v.shape), data=_enc(v)) for k, v in self.extra.items()}
     return d
 
+def _extra(v, rec):
+    "The per-sample arrays of a track's `extra` field."
+    ex = _typed(v, dict, rec, 'extra', {})
+    try: return {k: _dec(x['data'], np.dtype(x['dtype'])).reshape(x['shape']) for k, x in ex.items()}
+    except (KeyError, TypeError, ValueError) as e:
+        why = f"{type(e).__name__}: {e}"
+        raise SceneError(f"{rec}: field 'extra': expected {{name: {{dtype, shape, data}}}} ({why})") from None
+
 @patch(cls_method=True)
-def from_dict(cls:Track, d):
-    "A `Track` from `Track.to_dict` output."
-    ex = {k: _dec(v['data'], np.dtype(v['dtype'])).reshape(v['shape']) for k, v in d.get('extra', {}).items()}
-    return cls(d['id'], d['t'], _dec(d['xyz']), boxes=_dec(d.get('boxes')), category=d.get('category'),
-               color=d.get('color'), size=d.get('size'), visible=d.get('visible'), occluded=d.get('occluded'),
-               attrs=d.get('attrs'), extra=ex)
+def from_dict(cls:Track, d, rec:str='track'):
+    "A `Track` from `Track.to_dict` output; a wrong field raises `SceneError` naming `rec`, the track and the field."
+    if not isinstance(d, dict): raise SceneError(f"{rec}: expected an object, got {_short(d)}")
+    tid = _need(d, 'id', rec)
+    if not isinstance(tid, (str, int)) or isinstance(tid, bool):
+        raise SceneError(f"{rec}: field 'id'={_short(tid)} is not a name")
+    rec = f"track {str(tid)!r}"
+    g = d.get
+    return cls(tid, _numbers(_need(d, 't', rec), rec, 't'), _numbers(_need(d, 'xyz', rec), rec, 'xyz', (3,)),
+               boxes=_numbers(g('boxes'), rec, 'boxes', (4,), null=True), size=_numbers(g('size'), rec, 'size'),
+               category=_typed(g('category'), str, rec, 'category'), color=_typed(g('color'), str, rec, 'color'),
+               visible=_flags(g('visible'), rec, 'visible'), occluded=_flags(g('occluded'), rec, 'occluded'),
+               attrs=_typed(g('attrs'), dict, rec, 'attrs'), extra=_extra(g('extra'), rec))
 
 @patch
 def __eq__(self:Track, o):
@@ -428,13 +495,14 @@ def to_dict(self:Scene, root=None):
                 video=_rel(self.video_path, root) if root else self.video, depth=_rel(self.depth_path, root) if root else self.depth,
                 meta=self.meta, events=[e.to_dict() for e in self.events], tracks=[t.to_dict() for t in self.tracks])
 
-# %% ../nbs/00_core.ipynb #6e68df65
+# %% ../nbs/00_core.ipynb #edd5b0b9
 @patch
 def to_json(self:Scene, path):
     "Write the scene to `path` (versioned JSON); video/depth paths relative to its folder."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    d = self.to_dict(root=path.parent.resolve())
-    path.write_text(json.dumps(d, allow_nan=False))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(self.to_dict(root=path.parent.resolve()), allow_nan=False)
+    with atomic_write(path, encoding='utf-8') as f: f.write(text)
     return path
 
 def read_json(path, # a JSON file
@@ -443,22 +511,58 @@ def read_json(path, # a JSON file
     "Parse a JSON file; a missing or malformed file raises `err` naming the file (and the line and column)."
     path, err = Path(path), err or SceneError
     if not path.exists(): raise err(f"{path}: {what} not found")
-    try: return json.loads(path.read_text())
+    if path.is_dir(): raise err(f"{path}: is a folder, not a {what}")
+    try: return json.loads(path.read_text(encoding='utf-8'))
     except json.JSONDecodeError as e: raise err(f"{path}: malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except UnicodeDecodeError as e: raise err(f"{path}: not a UTF-8 text file (byte {e.object[e.start]:#04x} at offset "
+                                              f"{e.start}); a {what} is JSON text") from None
+    except RecursionError: raise err(f"{path}: JSON nested too deeply to read; not a {what}") from None
+    except OSError as e: raise err(f"{path}: cannot read the {what} ({e.strerror or e})") from None
 
-# %% ../nbs/00_core.ipynb #9f7373d6
+# %% ../nbs/00_core.ipynb #8e3c480d
+def _number(v, rec, field):
+    "A JSON number as a float (None stays None), else a named `SceneError`."
+    if v is None or _is_num(v, False): return None if v is None else float(v)
+    raise SceneError(f"{rec}: field {field!r}={_short(v)} is not a number")
+
+def _count(v, rec, field):
+    "A whole JSON number as an int, else a named `SceneError`."
+    if _is_num(v, False) and float(v).is_integer(): return int(v)
+    raise SceneError(f"{rec}: field {field!r}={_short(v)} is not a whole number")
+
+_EVENT_FIELDS = ('text', 't0', 't1', 'track_ids', 'kind', 'attrs')
+
+def _event(e, i):
+    "Event `i` of a scene file, each field checked."
+    rec = f"events[{i}]"
+    if not isinstance(e, dict): raise SceneError(f"{rec}: expected an object, got {_short(e)}")
+    extra = [k for k in e if k not in _EVENT_FIELDS]
+    if extra: raise SceneError(f"{rec}: unknown field {extra[0]!r}; an event has {', '.join(_EVENT_FIELDS)}")
+    ids = _typed(e.get('track_ids'), list, rec, 'track_ids', [])
+    if not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in ids):
+        raise SceneError(f"{rec}: field 'track_ids'={_short(ids)} must list track names")
+    try: return Event(_typed(_need(e, 'text', rec), str, rec, 'text'), _number(_need(e, 't0', rec), rec, 't0'),
+                      _number(_need(e, 't1', rec), rec, 't1'), ids, _typed(e.get('kind'), str, rec, 'kind', 'caption'),
+                      _typed(e.get('attrs'), dict, rec, 'attrs'))
+    except SceneError as x:
+        if str(x).startswith(rec): raise
+        raise SceneError(f"{rec}: {x}") from None
+
 @patch(cls_method=True)
 def from_dict(cls:Scene, d, root=None):
     "A `Scene` from `Scene.to_dict` output."
     if not isinstance(d, dict) or d.get('format') != SCENE_FORMAT: raise SceneError(f"not a st_toolkit scene (missing format={SCENE_FORMAT!r})")
     if d.get('version') != SCENE_VERSION: raise SceneError(f"unsupported scene format version {d.get('version')!r} (this st_toolkit reads {SCENE_VERSION})")
-    try:
-        trks = [Track.from_dict(t) for t in d['tracks']]
-        evs = [Event(**e) for e in d.get('events', [])]
-        return cls(trks, d['fps'], d['width'], d['height'], K=d.get('K'), poses=_dec(d.get('poses')), pose_t=d.get('pose_t'),
-                   video=d.get('video'), depth=d.get('depth'), events=evs, name=d.get('name', 'scene'),
-                   duration=d.get('duration'), meta=d.get('meta'), root=root)
-    except KeyError as e: raise SceneError(f"scene {d.get('name', '?')!r}: missing field {e}") from None
+    rec = f"scene {_short(d.get('name', 'scene'))}"
+    g, tracks = d.get, _typed(_need(d, 'tracks', rec), list, rec, 'tracks')
+    trks = [Track.from_dict(t, f'tracks[{i}]') for i, t in enumerate(tracks)]
+    evs = [_event(e, i) for i, e in enumerate(_typed(g('events'), list, rec, 'events', []))]
+    return cls(trks, _number(_need(d, 'fps', rec), rec, 'fps'), _count(_need(d, 'width', rec), rec, 'width'),
+               _count(_need(d, 'height', rec), rec, 'height'), K=_numbers(g('K'), rec, 'K', (3,)),
+               poses=_numbers(g('poses'), rec, 'poses', (4, 4), null=True), pose_t=_numbers(g('pose_t'), rec, 'pose_t'),
+               video=_typed(g('video'), str, rec, 'video'), depth=_typed(g('depth'), str, rec, 'depth'), events=evs,
+               name=_typed(g('name'), str, rec, 'name', 'scene'), duration=_number(g('duration'), rec, 'duration'),
+               meta=_typed(g('meta'), dict, rec, 'meta'), root=root)
 
 @patch(cls_method=True)
 def from_json(cls:Scene, path):
@@ -466,8 +570,8 @@ def from_json(cls:Scene, path):
     path = Path(path)
     try: return cls.from_dict(read_json(path), root=path.parent.resolve())
     except (SceneError, TrackError) as e:
-        if str(path) in str(e): raise
-        raise type(e)(f"{path}: {e}") from None
+        if str(path) in str(e) and isinstance(e, SceneError): raise
+        raise SceneError(f"{path}: {e}") from None
 
 # %% ../nbs/00_core.ipynb #e2832b44
 @patch
