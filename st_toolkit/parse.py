@@ -90,7 +90,7 @@ def unit_of(len_word=None, per_word=None, word=None):
     return _UNITS[_ALIAS[len_word]][0] / _UNITS[_ALIAS[per_word]][0], 'speed'
 
 # %% ../nbs/08_parse.ipynb #6758b73e
-_N = r'(?<![\w.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?![\d])'
+_N = r'(?<![\w.,])(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?(?![\d])'
 _NUMS = (r'(?P<nums>between\s++' + _N + r'(?:\s*+[a-z/]{1,12})?\s++and\s++' + _N
          + r'|' + _N + r'(?:\s*+[a-z/]{1,12})?\s*+(?:-|–|—|~|to|or)\s*+' + _N + r'|' + _N + r')')
 _QTY = re.compile(_NUMS + r'\s*+(?:-\s*+)?' + _UNIT, re.I)

@@ -79,3 +79,12 @@ def test_defect7_normalised_times_count_from_the_clip():
     t0, _ = parse_answer('{<TEMP-050>,<TEMP-060>}', s)
     assert t0 == pytest.approx((120 + 50 / 99 * 299) / 30, abs=1e-9)                        # 9.03 s, not 7.07 s
     assert parse_span('{<TEMP-050>,<TEMP-060>}', 'llava_st_bins', duration=299 / 30, offset=4.0)[0] == pytest.approx(t0)
+
+
+def test_scientific_notation_is_one_number():
+    "'2.5e-1 km' is 0.25 km (it was read as a range 2.5 to 1 km); '1e3 m' is 1000 m (it was 1 with no unit)."
+    from st_toolkit.parse import parse_quantity
+    assert parse_quantity('1e3 m') == (1000.0, 'm')
+    assert parse_quantity('2.5e-1 km') == (250.0, 'm')
+    assert parse_quantity('about 1.2E2 meters') == (120.0, 'm')
+    assert parse_quantity('3 e-scooters moved 4 m') == (4.0, 'm')
