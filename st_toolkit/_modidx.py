@@ -828,6 +828,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                   'st_toolkit.parse._ascii_digits': ('parse.html#_ascii_digits', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._bare': ('parse.html#_bare', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._bare_quantity': ('parse.html#_bare_quantity', 'st_toolkit/parse.py'),
+                                  'st_toolkit.parse._check_units': ('parse.html#_check_units', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._clean': ('parse.html#_clean', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._codec': ('parse.html#_codec', 'st_toolkit/parse.py'),
                                   'st_toolkit.parse._first_kept': ('parse.html#_first_kept', 'st_toolkit/parse.py'),

@@ -152,11 +152,19 @@ def _bare_quantity(text, taken, want, default_unit):
     return (v, SI_UNIT[q]) if q else (v, None)
 
 # %% ../nbs/08_parse.ipynb #d8dd579d
+def _check_units(want, default_unit):
+    "Raise on a `want` or `default_unit` the reader does not know (a caller's typo must not read every answer as None)."
+    if want is not None and want not in _WANT and want not in _UNITS:
+        raise ValueError(f"want={want!r}: expected one of {sorted(_WANT)} or a unit of {sorted(_UNITS)}")
+    if default_unit is not None and default_unit not in _UNITS:
+        raise ValueError(f"default_unit={default_unit!r}: expected a unit of {sorted(_UNITS)}")
+
 def parse_quantity(text:str, # a model answer
                    want:str=None, # quantity wanted: a unit ('m', 'km/h', ...) or 'distance'/'speed'; None: any
                    default_unit:str=None, # unit of a number written without one (e.g. the unit the question asked for)
                   ) -> tuple|None:
     "`(value in SI, 'm' or 'm/s')` read from `text`, or None."
+    _check_units(want, default_unit)
     try:
         if not isinstance(text, str) or not text.strip(): return None
         t, q = _clean(text), _quantity_of(want)
@@ -335,7 +343,8 @@ def parse_answer(text:str, # a model answer
     gt, meta = sample.get('gt', {}), sample.get('meta', {})
     kind, fmt = gt.get('type'), meta.get('codec') or 'auto'
     if kind == 'quantity':
-        u = meta.get('units'); q = parse_quantity(text, want=gt.get('unit'), default_unit=u if u in _UNITS else None)
+        u = meta.get('units'); w = gt.get('unit') if gt.get('unit') in _UNITS else None
+        q = parse_quantity(text, want=w, default_unit=u if u in _UNITS else None)
         return None if q is None else q[0]
     if kind == 'clock': return parse_clock(text)
     if kind == 'choice': return parse_choice(text, gt.get('options', []))

@@ -18,3 +18,14 @@ CASES = [   # (id, call, the bad name)
 def test_unknown_codec_is_named(case):
     name, fn, bad = case
     expect_error(fn, CodecError, f'unknown codec {bad!r}', 'known codecs')
+
+UNITS = [   # (id, call, the bad name): a unit the reader does not know would read every answer as None
+    ('want_unit', lambda: __import__('st_toolkit.parse').parse.parse_quantity('3 m', want='parsecs'), 'parsecs'),
+    ('want_quantity', lambda: __import__('st_toolkit.parse').parse.parse_quantity('3 m', want='volume'), 'volume'),
+    ('default_unit', lambda: __import__('st_toolkit.parse').parse.parse_quantity('3', default_unit='metres'), 'metres'),
+]
+
+@pytest.mark.parametrize('case', UNITS, ids=[c[0] for c in UNITS])
+def test_unknown_unit_is_named(case):
+    name, fn, bad = case
+    expect_error(fn, ValueError, repr(bad), 'expected')
