@@ -3,7 +3,7 @@ tests/test_parse_fuzz.py), but a format name that is no codec is a bug in the ca
 naming it."""
 import pytest
 from st_toolkit.coords import CodecError
-from st_toolkit.parse import parse_span, parse_time, parse_boxes, parse_tube
+from st_toolkit.parse import parse_span, parse_time, parse_boxes, parse_tube, parse_quantity
 from ._check import expect_error
 
 CASES = [   # (id, call, the bad name)
@@ -20,9 +20,9 @@ def test_unknown_codec_is_named(case):
     expect_error(fn, CodecError, f'unknown codec {bad!r}', 'known codecs')
 
 UNITS = [   # (id, call, the bad name): a unit the reader does not know would read every answer as None
-    ('want_unit', lambda: __import__('st_toolkit.parse').parse.parse_quantity('3 m', want='parsecs'), 'parsecs'),
-    ('want_quantity', lambda: __import__('st_toolkit.parse').parse.parse_quantity('3 m', want='volume'), 'volume'),
-    ('default_unit', lambda: __import__('st_toolkit.parse').parse.parse_quantity('3', default_unit='metres'), 'metres'),
+    ('want_unit', lambda: parse_quantity('3 m', want='parsecs'), 'parsecs'),
+    ('want_quantity', lambda: parse_quantity('3 m', want='volume'), 'volume'),
+    ('default_unit', lambda: parse_quantity('3', default_unit='metres'), 'metres'),
 ]
 
 @pytest.mark.parametrize('case', UNITS, ids=[c[0] for c in UNITS])
