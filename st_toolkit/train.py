@@ -218,7 +218,8 @@ class VideoQADataset(torch.utils.data.Dataset):
         self.samples = read_samples(samples) if isinstance(samples, (str, Path)) else list(samples)
         self.processor, self.fps, self.draw, self.system = processor, fps, draw, system
         self.cache_dir, self.backend = cache_dir, backend
-        self.max_pixels, self.multiple = max_pixels, decode_size(processor, num_frames)[1]
+        self.cap, (px, self.multiple) = max_pixels, decode_size(processor, num_frames)
+        self.max_pixels = min(px, max_pixels or px)                  # the frame budget at `num_frames` frames
         self.min_pixels, self.min_frames = video_budget(processor)['frame_min_pixels'], _whole_patch(processor)
         self.n_frames = [int(num_frames)] * len(self.samples)
         self.pixels = [None] * len(self.samples)                     # the pre-flight's per-sample cap
@@ -232,7 +233,7 @@ class VideoQADataset(torch.utils.data.Dataset):
 
     def budget(self, j):
         "Pixels per frame of sample `j`: what the processor keeps, under `max_pixels` and the pre-flight's cap."
-        caps = [c for c in (self.max_pixels, self.pixels[j]) if c]
+        caps = [c for c in (self.cap, self.pixels[j]) if c]
         return min([decode_size(self.processor, self.n_frames[j])[0]] + caps)
 
     def frames(self, j):
