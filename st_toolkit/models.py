@@ -337,9 +337,15 @@ def video_budget(processor_or_arch) -> dict:
                 frame_max_tokens=int(hi) // (f * f) // 2, multiple=f, fps=d['fps'], source=d['source'])
 
 # %% ../nbs/10_models.ipynb #8b0876b0
+def _shown(vp, arch, num_frames):
+    "Frames the processor sees: Qwen3-VL's refuses fewer than a temporal patch, so the toolkit repeats a lone frame."
+    n = max(1, int(num_frames))
+    return max(n, vp.temporal_patch_size) if arch == 'qwen3_vl' else n
+
 def frame_budget(processor, num_frames:int) -> int:
     "Most pixels one frame keeps in a clip of `num_frames` frames, as the processor's resize computes it."
-    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    vp, arch = processor.video_processor, arch_of(processor)
+    n = _shown(vp, arch, num_frames)
     if arch == 'llava_onevision': return int(vp.size['height'] * vp.size['width'])
     f, lo, hi = _factor(vp), vp.size['shortest_edge'], vp.size['longest_edge']
     if arch == 'qwen2_5_vl':
@@ -351,7 +357,8 @@ def frame_budget(processor, num_frames:int) -> int:
 
 def frame_shape(processor, height:int, width:int, num_frames:int) -> tuple:
     "(height, width) the processor resizes `height`×`width` frames to, in a clip of `num_frames` frames."
-    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    vp, arch = processor.video_processor, arch_of(processor)
+    n = _shown(vp, arch, num_frames)
     if arch == 'llava_onevision': return int(vp.size['height']), int(vp.size['width'])
     f, lo = _factor(vp), vp.size['shortest_edge']
     if arch == 'qwen2_5_vl':
@@ -364,7 +371,8 @@ def frame_shape(processor, height:int, width:int, num_frames:int) -> tuple:
 # %% ../nbs/10_models.ipynb #49a09ab1
 def decode_size(processor, num_frames:int) -> tuple:
     "(max_pixels, multiple) to decode frames at, so that the processor keeps them as they are (no second resize)."
-    vp, arch, n = processor.video_processor, arch_of(processor), max(1, int(num_frames))
+    vp, arch = processor.video_processor, arch_of(processor)
+    n = _shown(vp, arch, num_frames)
     if arch == 'llava_onevision': return frame_budget(processor, n), None
     px = frame_budget(processor, n)
     if arch == 'qwen3_vl':                                     # its resize compares T rounded to pairs × H × W

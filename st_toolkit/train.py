@@ -165,22 +165,15 @@ def sample_frames(sample, # a QA sample with 'video', optional 'clip' and 'overl
     return draw_boxes(fr, boxes, [o.get('color', 'red') for o in ovs], thickness=max(2, round(3 * min(sc)))), ts
 
 # %% ../nbs/11_train.ipynb #4f5e2d09
-def _video_budget(processor):
-    "(max_pixels, multiple) the processor resizes video frames to."
-    vp = processor.video_processor
-    size = dict(vp.size or {})
-    if 'longest_edge' in size:
-        return int(size['longest_edge']), int(getattr(vp, 'patch_size', 14) * getattr(vp, 'merge_size', 2))
-    return int(size.get('height', 384) * size.get('width', 384)), None
+from .models import decode_size, video_budget
+
+def _whole_patch(processor):
+    "Fewest frames the video processor takes: Qwen3-VL's refuses fewer than one temporal patch (2 frames)."
+    return int(processor.video_processor.temporal_patch_size) if arch_of(processor) == 'qwen3_vl' else 1
 
 def _visual_ids(processor):
     "Token ids that stand for visual features."
     return {i for i in (getattr(processor, 'video_token_id', None), getattr(processor, 'image_token_id', None)) if i is not None}
-
-def _min_pixels(processor):
-    "The family's smallest per-frame pixel budget (the video processor's `shortest_edge`), None for a fixed size."
-    size = dict(processor.video_processor.size or {})
-    return int(size['shortest_edge']) if 'longest_edge' in size and size.get('shortest_edge') else None
 
 _ABSOLUTE_TIME = ('Qwen3VLProcessor',)   # processors that write each frame's timestamp into the prompt
 
@@ -215,7 +208,7 @@ class VideoQADataset(torch.utils.data.Dataset):
                  processor, # the model's processor (`load_model`)
                  num_frames:int=8, # frames per sample (the pre-flight may lower it per sample)
                  fps:float=None, # or sample at this rate (capped at num_frames)
-                 max_pixels:int=None, # decoded frame budget; default the processor's
+                 max_pixels:int=None, # your per-frame cap; frames are decoded at the size the processor keeps
                  draw:bool=True, # draw the reference boxes
                  system:str=None, # a system prompt for samples without their own (default: the template's)
                  cache_dir=None, # on-disk frame cache (shared by processes and runs)
@@ -225,10 +218,11 @@ class VideoQADataset(torch.utils.data.Dataset):
         self.samples = read_samples(samples) if isinstance(samples, (str, Path)) else list(samples)
         self.processor, self.fps, self.draw, self.system = processor, fps, draw, system
         self.cache_dir, self.backend = cache_dir, backend
-        mp, self.multiple = _video_budget(processor)
-        self.max_pixels, self.min_pixels = max_pixels or mp, _min_pixels(processor)
+        self.cap, (px, self.multiple) = max_pixels, decode_size(processor, num_frames)
+        self.max_pixels = min(px, max_pixels or px)                  # the frame budget at `num_frames` frames
+        self.min_pixels, self.min_frames = video_budget(processor)['frame_min_pixels'], _whole_patch(processor)
         self.n_frames = [int(num_frames)] * len(self.samples)
-        self.pixels = [self.max_pixels] * len(self.samples)
+        self.pixels = [None] * len(self.samples)                     # the pre-flight's per-sample cap
         self.keep = list(range(len(self.samples)))
         self.visual_ids = _visual_ids(processor)
         self.time_note = not states_time(processor) if time_note is None else time_note
@@ -237,11 +231,17 @@ class VideoQADataset(torch.utils.data.Dataset):
     def __len__(self): return len(self.keep)
     def __getitem__(self, i): return self.encode(self.keep[i])
 
+    def budget(self, j):
+        "Pixels per frame of sample `j`: what the processor keeps, under `max_pixels` and the pre-flight's cap."
+        caps = [c for c in (self.cap, self.pixels[j]) if c]
+        return min([decode_size(self.processor, self.n_frames[j])[0]] + caps)
 
     def frames(self, j):
-        "Frames and timestamps of sample `j` (an index into `samples`)."
-        return sample_frames(self.samples[j], self.n_frames[j], self.fps, self.pixels[j], self.multiple, self.draw,
-                             self.cache_dir, self.backend)
+        "Frames and timestamps of sample `j` (an index into `samples`); a lone frame is repeated for Qwen3-VL."
+        fr, ts = sample_frames(self.samples[j], self.n_frames[j], self.fps, self.budget(j), self.multiple, self.draw,
+                               self.cache_dir, self.backend)
+        if len(fr) < self.min_frames: fr = np.concatenate([fr] + [fr[-1:]] * (self.min_frames - len(fr)))
+        return fr, ts
 
 # %% ../nbs/11_train.ipynb #ff7deee7
 _SEQ = ('input_ids', 'attention_mask', 'labels', 'mm_token_type_ids', 'token_type_ids')
@@ -336,7 +336,7 @@ def count_tokens(self:VideoQADataset, j:int):
     ids = x['input_ids']
     vis = int(sum((ids == i).sum() for i in self.visual_ids))
     ans = int((x['labels'] != -100).sum())
-    return dict(id=self.samples[j]['id'], frames=self.n_frames[j], pixels=self.pixels[j], visual=vis,
+    return dict(id=self.samples[j]['id'], frames=self.n_frames[j], pixels=self.budget(j), visual=vis,
                 text=len(ids) - vis, answer=ans, total=len(ids))
 
 def _fewer_frames(ds, j, c, max_tokens, min_frames, step):
@@ -352,9 +352,9 @@ def _fewer_frames(ds, j, c, max_tokens, min_frames, step):
 def _fewer_pixels(ds, j, c, max_tokens, min_frames, step):
     "Lower sample `j`'s per-frame pixel budget (not below the family's minimum) until it fits; the counts after."
     floor = ds.min_pixels
-    while c['total'] > max_tokens and floor and ds.pixels[j] > floor and c['text'] < max_tokens:
+    while c['total'] > max_tokens and ds.budget(j) > floor and c['text'] < max_tokens:
         shrink = min(0.9, (max_tokens - c['text']) / max(c['visual'], 1))
-        ds.pixels[j] = max(floor, int(ds.pixels[j] * shrink))
+        ds.pixels[j] = max(floor, int(ds.budget(j) * shrink))
         c = ds.count_tokens(j)
     return c
 
@@ -867,15 +867,19 @@ def answer(model, ds:VideoQADataset, j:int, max_new_tokens:int=32):
 # %% ../nbs/11_train.ipynb #5aac5a8a
 def load_adapter(path, # an adapter folder (`finetune`'s `output_dir/final` or a checkpoint)
                  base=None, # base checkpoint; default the one recorded in the adapter's config
-                 **kw): # `load_model` arguments (dtype, device_map, ...)
-    "`(PeftModel, processor)` of a saved adapter on its base model."
+                 max_pixels:int=None, # per-frame pixel budget; default the family's published video budget
+                 min_pixels:int=None, # per-frame pixel floor
+                 fps:float=None, # the clip's sampling rate the processor reads
+                 **kw): # more `load_model` arguments (dtype, device_map, ...)
+    "`(PeftModel, processor)` of a saved adapter on its base model, the processor under your video budget."
     from peft import PeftConfig, PeftModel
     path = Path(path)
-    if not (path / 'adapter_config.json').exists(): raise FileNotFoundError(f"{path}: no adapter_config.json; expected a saved adapter folder")
+    if not (path / 'adapter_config.json').exists():
+        raise FileNotFoundError(f"{path}: no adapter_config.json; expected a saved adapter folder")
     base = base or PeftConfig.from_pretrained(path).base_model_name_or_path
-    model, proc = load_model(base, **kw)
+    model, proc = load_model(base, max_pixels=max_pixels, min_pixels=min_pixels, fps=fps, **kw)
     if (path / 'preprocessor_config.json').exists() or (path / 'processor_config.json').exists():
-        proc = load_processor(path, kw.get('max_pixels'), kw.get('min_pixels'))       # the caller's budget wins
+        proc = load_processor(path, max_pixels, min_pixels, fps)       # the adapter's processor, your budget
     return ragged_videos(PeftModel.from_pretrained(model, path)), proc
 
 def merge_adapter(model):
