@@ -227,6 +227,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                      'st_toolkit.evaluate._answer_line': ('evaluate.html#_answer_line', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._answer_texts': ('evaluate.html#_answer_texts', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._describe': ('evaluate.html#_describe', 'st_toolkit/evaluate.py'),
+                                     'st_toolkit.evaluate._encoded': ('evaluate.html#_encoded', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._head_boxes': ('evaluate.html#_head_boxes', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._inner': ('evaluate.html#_inner', 'st_toolkit/evaluate.py'),
                                      'st_toolkit.evaluate._is_tube': ('evaluate.html#_is_tube', 'st_toolkit/evaluate.py'),

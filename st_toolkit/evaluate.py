@@ -85,6 +85,13 @@ def _to(x, dev):
     def one(v): return v.to(dev) if torch.is_tensor(v) else [one(u) for u in v] if isinstance(v, list) else v
     return {k: one(v) for k, v in x.items()}
 
+def _encoded(hm, base, x):
+    "`generation_inputs` of batch `x`; with heads, its videos are encoded with the batch's times in place (LAPE)."
+    if hm is None: return generation_inputs(base, x)
+    hm._context(x.get('coord_values'), x.get('video_times'), True)
+    try: return generation_inputs(base, x)
+    finally: hm._context(None, None)
+
 def _head_boxes(hm, hd, x, b):
     "Per item of batch `x` (items `b`): the box head's step times (s), boxes (normalised xyxy) and presence."
     out = hm(**{k: v for k, v in x.items() if k != 'box_targets'})
@@ -114,7 +121,7 @@ def generate_answers(model, # a model from `load_model`, `load_adapter`, `merge_
             if hd is not None: items = [hd.item(ds.keep[i], False, it) for i, it in zip(b, items)]
             x = _to(col(items) if hd is None else HeadsCollator(col, hm)(items), base.device)
             gen = {k: v for k, v in x.items() if k != 'box_targets'}
-            g = model.generate(**generation_inputs(base, gen), generation_config=gc)
+            g = model.generate(**_encoded(hm, base, gen), generation_config=gc)
             for i, row in zip(b, g[:, x['input_ids'].shape[1]:]):
                 out[i] = tk.decode(row, skip_special_tokens=True).strip()
             if boxes is not None and hm.queries is not None:

@@ -462,7 +462,7 @@ class HeadsModel(nn.Module):
         self.model, self.cfg, self.arch = model, cfg, _arch(model)
         if cfg.packer: _check_packer(self.arch, processor)
         self.parts, self.coords, self.queries, self.video_times, self._grids = nn.ModuleDict(), None, None, None, None
-        self._video0 = 0
+        self._video0, self._live = 0, False
         if cfg.coord_tokens:
             self.coords = self.parts['coords'] = CoordTokens(model, tokenizer, cfg.n_bins)
         if cfg.packer: self._add_packer(processor)
@@ -480,7 +480,7 @@ class HeadsModel(nn.Module):
         orig = inner.get_video_features
         @wraps(orig)     # its signature: generate hands the video features' inputs over by their names
         def wrapped(pixel_values_videos, *a, **kw):
-            before = self._grids or []       # videos encoded one call at a time (clips of mixed lengths) add up
+            before = (self._grids or []) if self._live else []   # videos encoded one by one (mixed lengths) add up
             self._video0 = len(before)
             out = self._video_features(inner, orig, pixel_values_videos, *a, **kw)
             self._grids = before + self._grids
@@ -507,11 +507,11 @@ class HeadsModel(nn.Module):
         if len(t) != steps:
             raise HeadsError(f"video_times[{i}]: {len(t)} time steps for {steps} temporal feature steps")
         return t
-    def _context(self, coord_values, video_times):
+    def _context(self, coord_values, video_times, live=False): # live: inside one forward or generate call
         if self.coords is not None: self.coords.values = coord_values
-        self.video_times, self._grids, self._video0 = video_times, None, 0
+        self.video_times, self._grids, self._video0, self._live = video_times, None, 0, live
     def forward(self, input_ids=None, labels=None, coord_values=None, video_times=None, box_targets=None, **kw):
-        self._context(coord_values, video_times)
+        self._context(coord_values, video_times, True)
         if self.queries is not None: kw['output_hidden_states'] = True
         try:
             out = self.model(input_ids=input_ids, **kw)
@@ -546,7 +546,7 @@ class HeadsModel(nn.Module):
     @torch.no_grad()
     def generate(self, coord_values=None, video_times=None, **kw):
         "The model's `generate` with the heads in place; `coord_values` (shaped like the prompt) embed its coordinates."
-        self._context(coord_values, video_times)
+        self._context(coord_values, video_times, True)
         try: return self.model.generate(**kw)
         finally: self._context(None, None)
     def param_groups(self, lr:float): # learning rate of LoRA (and whatever else of the model trains)

@@ -68,8 +68,9 @@ class _Start(TrainerCallback):
 
 
 @pytest.mark.parametrize('model,parts', [('qwen', dict(coord_tokens=True, lape=True, box_head=True)),
-                                         ('llava', dict(packer=True, box_head=True))], ids=['qwen-coord-lape-box',
-                                                                                           'llava-packer-box'])
+                                         ('llava', dict(coord_tokens=True, lape=True, box_head=True)),
+                                         ('llava', dict(packer=True, box_head=True))],
+                         ids=['qwen-coord-lape-box', 'llava-coord-lape-box', 'llava-packer-box'])
 def test_finetune_saves_and_evaluate_reloads(tiny, tmp_path, model, parts):
     "Each part trains at its own rate; the heads are saved as safetensors with the adapter; reloaded, same outputs."
     start = _Start()
