@@ -1,6 +1,6 @@
 """Training and evaluation with the heads (issue 21, section 5): `TrainConfig` switches, `finetune` with each part,
 the heads saved beside the adapter (safetensors only) and reloaded by `evaluate` with the same outputs, the CLI."""
-import json, re
+import json, os, re, shutil, subprocess, sys
 from pathlib import Path
 import numpy as np
 import pytest
@@ -123,3 +123,30 @@ def test_cli_train_with_heads_then_eval(tiny, tmp_path):
     rc = json.loads((tmp_path / 'ev' / 'report_card.json').read_text())
     assert rc['protocol']['extra']['heads'] == dict(coord_tokens=True, lape=False, packer=False, box_head=True)
     assert rc['overall']['n'] == 2
+
+
+@pytest.mark.skipif(shutil.which('torchrun') is None and not (Path(sys.executable).parent / 'torchrun').exists(),
+                    reason='torchrun not installed')
+def test_two_processes_with_the_box_head(tiny, tmp_path):
+    "DDP over gloo with the box head: samples without boxes (kinematic questions) still touch every head, no hang."
+    from st_toolkit.core import Scene
+    from st_toolkit.templates import kinematic_qa
+    from st_toolkit.formats import write_dataset
+    qa = json.loads(Path(tiny['data']).read_text())
+    kin = kinematic_qa(Scene.from_json(ROOT / 'data_samples/scenes/sample_01.json'), tasks=['distance'], seed=0)[:2]
+    data = write_dataset(kin, tmp_path / 'kin.json')
+    mixed = json.loads(Path(data).read_text()) + qa
+    (tmp_path / 'mixed.json').write_text(json.dumps(mixed))
+    cfg = TrainConfig(model=str(tiny['qwen']), data=str(tmp_path / 'mixed.json'), output_dir=str(tmp_path / 'ddp'),
+                      epochs=1, num_frames=4, save_steps=1000, logging_steps=1, quiet=True, coord_tokens=True,
+                      box_head=True)
+    cfg.to_json(tmp_path / 'ddp.json')
+    torchrun = shutil.which('torchrun') or str(Path(sys.executable).parent / 'torchrun')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PYTHONPATH=str(ROOT), TOKENIZERS_PARALLELISM='false')
+    out = subprocess.run([torchrun, '--nproc_per_node', '2', '--master_port', '29531', '-m', 'st_toolkit.train',
+                          '--config', str(tmp_path / 'ddp.json')], cwd=tmp_path, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-4000:]
+    card = json.loads((tmp_path / 'ddp' / 'final' / 'training_card.json').read_text())
+    assert (card['result']['processes'], card['result']['global_step']) == (2, 2)
+    assert (tmp_path / 'ddp' / 'final' / HEADS_FILE).exists()
