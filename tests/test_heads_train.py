@@ -26,8 +26,8 @@ def tiny(tmp_path_factory):
                 data=d / 'qa.json')
 
 
-def _cfg(tiny, out, model='qwen', **kw):
-    return TrainConfig(model=str(tiny[model]), data=str(tiny['data']), output_dir=str(out), max_steps=4,
+def _cfg(tiny, out, model='qwen', max_steps=4, **kw):
+    return TrainConfig(model=str(tiny[model]), data=str(tiny['data']), output_dir=str(out), max_steps=max_steps,
                        num_frames=4, logging_steps=1, save_steps=2, learning_rate=1e-3, quiet=True, **kw)
 
 
@@ -150,3 +150,18 @@ def test_two_processes_with_the_box_head(tiny, tmp_path):
     card = json.loads((tmp_path / 'ddp' / 'final' / 'training_card.json').read_text())
     assert (card['result']['processes'], card['result']['global_step']) == (2, 2)
     assert (tmp_path / 'ddp' / 'final' / HEADS_FILE).exists()
+
+
+def test_resume_continues_with_the_checkpoint_heads(tiny, tmp_path):
+    "A resumed run starts from the heads saved in its checkpoint; a checkpoint without them is named in the error."
+    from safetensors.torch import load_file
+    cfg = dict(coord_tokens=True, box_head=True)
+    finetune(_cfg(tiny, tmp_path / 'run', max_steps=2, **cfg))
+    saved = load_file(tmp_path / 'run' / 'checkpoint-2' / HEADS_FILE)
+    start = _Start()
+    r = finetune(_cfg(tiny, tmp_path / 'run', **cfg), callbacks=[start], resume=True)
+    assert r['card']['result']['resumed_from'] == 'checkpoint-2' and r['card']['result']['global_step'] == 4
+    assert all(torch.equal(saved[k], start.state[k].cpu()) for k in saved)
+    (tmp_path / 'run' / 'checkpoint-4' / HEADS_FILE).unlink()
+    with pytest.raises(ConfigError, match=r'checkpoint-4/heads\.safetensors: missing'):
+        finetune(_cfg(tiny, tmp_path / 'run', max_steps=6, **cfg), resume=True)
