@@ -206,7 +206,8 @@ _TRAIN_FLAGS = dict(frames='num_frames', fps='fps', max_pixels='max_pixels', max
                     save_steps='save_steps', logging_steps='logging_steps', val='val_data', report_to='report_to',
                     full='full_finetune', freeze_vision='freeze_vision', freeze_projector='freeze_projector',
                     freeze_llm='freeze_llm', deepspeed='deepspeed', fsdp='fsdp', shrink_first='shrink_first',
-                    resume='resume', overwrite='overwrite', threads='threads', seed='seed')
+                    resume='resume', overwrite='overwrite', threads='threads', seed='seed',
+                    coord_tokens='coord_tokens', lape='lape', packer='packer', box_head='box_head', heads_lr='heads_lr')
 
 def _train_settings(a) -> dict:
     "The `TrainConfig` fields that `train`'s flags set: the flags given, under the config's field names."
@@ -236,7 +237,7 @@ def cmd_eval(a):
     from st_toolkit.evaluate import evaluate_files
     kw = dict(num_frames=a.frames, fps=a.fps, max_pixels=a.max_pixels, batch_size=a.batch_size,
               max_new_tokens=a.max_new_tokens)
-    ev = evaluate_files(a.model, a.data, adapter=a.adapter, merge=a.merge, out=a.out,
+    ev = evaluate_files(a.model, a.data, adapter=a.adapter, merge=a.merge, out=a.out, heads=a.heads,
                         **{k: v for k, v in kw.items() if v is not None})
     _say(a, ev.card.markdown(), f"report card -> {Path(a.out) / 'report_card.json'}", sep='\n')
     return 0
@@ -370,7 +371,20 @@ def _train_loop_args(q):
                         "a checkpoint of the same run)")
     q.add_argument('--overwrite', action='store_true', default=None, help="delete the run folder's checkpoints first")
     q.add_argument('--seed', type=int, help='random seed (default: 0)')
+    _train_heads_args(q)
     _common(q, threads=True)
+
+def _train_heads_args(q):
+    "The model-side parts of LLaVA-ST and SpaceVLLM (`st_toolkit.heads`), saved with the adapter."
+    q.add_argument('--coord-tokens', action='store_true', default=None,
+                   help='LLaVA-ST coordinate tokens: <t..>, <w..>, <h..> values as interpolated bins, two-hot loss')
+    q.add_argument('--lape', action='store_true', default=None,
+                   help='language-aligned positions added to the video features (needs --coord-tokens)')
+    q.add_argument('--packer', action='store_true', default=None,
+                   help="LLaVA-ST's spatio-temporal packer in place of LLaVA-OneVision's video pooling")
+    q.add_argument('--box-head', action='store_true', default=None,
+                   help='per-frame query tokens and a box decoder trained on the ground-truth boxes')
+    q.add_argument('--heads-lr', type=_positive, help='learning rate of the new tables and heads (default: 2e-5)')
 
 def _eval_args(q):
     "Options of `eval`."
@@ -384,6 +398,9 @@ def _eval_args(q):
     q.add_argument('--max-pixels', type=_count, help="pixels per frame (default: the model family's video budget)")
     q.add_argument('--batch-size', type=_count, help='prompts per generate call (default: 8)')
     q.add_argument('--max-new-tokens', type=_count, help='answer length limit in tokens (default: 64)')
+    q.add_argument('--heads', action=argparse.BooleanOptionalAction,
+                   help="the adapter's saved coordinate tokens and heads: bins read from the tokens, boxes from the "
+                        "box head (default: used when the adapter has them; --heads: required; --no-heads: ignored)")
     _common(q, threads=True)
 
 def _viz_args(q):

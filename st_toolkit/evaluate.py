@@ -11,15 +11,18 @@ import numpy as np
 import torch
 from .models import load_model
 from .train import VideoQADataset, VideoCollator, read_samples, load_adapter, merge_adapter, generation_inputs
+from .train import HeadsData, HeadsCollator, _step_times
+from .heads import HeadsModel, load_heads, cxcywh_to_xyxy, HEADS_CONFIG
+from dataclasses import asdict
 from .parse import parse_answer
 from .core import atomic_write, md_escape
 from .metrics import (score_samples, Protocol, ReportCard, LLAVA_ST, TUBEDETR, VSIBENCH, STCAT,
                                LMMS_CHARADES, SPATIALRGPT)
 
 # %% auto #0
-__all__ = ['PRESETS', 'greedy_config', 'greedy_settings', 'greedy', 'generate_answers', 'Evaluation', 'scored_sample', 'evaluate',
-           'Comparison', 'compare', 'OutputError', 'ready_output', 'save_evaluation', 'evaluate_files', 'AnswersError',
-           'read_answers', 'score']
+__all__ = ['PRESETS', 'greedy_config', 'greedy_settings', 'greedy', 'generate_answers', 'Evaluation', 'head_answer',
+           'scored_sample', 'evaluate', 'Comparison', 'compare', 'OutputError', 'ready_output', 'save_evaluation',
+           'evaluate_files', 'AnswersError', 'read_answers', 'score']
 
 # %% ../nbs/12_evaluate.ipynb #dcd4a1df
 _GREEDY = dict(do_sample=False, num_beams=1, repetition_penalty=1.0)
@@ -77,25 +80,52 @@ def _prompt(ds, j):
     try: return ds.encode(j, answer=False)
     finally: ds.system = None
 
+def _to(x, dev):
+    "Batch `x` on `dev` (tensors inside lists too)."
+    def one(v): return v.to(dev) if torch.is_tensor(v) else [one(u) for u in v] if isinstance(v, list) else v
+    return {k: one(v) for k, v in x.items()}
+
+def _encoded(hm, base, x):
+    "`generation_inputs` of batch `x`; with heads, its videos are encoded with the batch's times in place (LAPE)."
+    if hm is None: return generation_inputs(base, x)
+    hm._context(x.get('coord_values'), x.get('video_times'), True)
+    try: return generation_inputs(base, x)
+    finally: hm._context(None, None)
+
+def _head_boxes(hm, hd, x, b):
+    "Per item of batch `x` (items `b`): the box head's step times (s), boxes (normalised xyxy) and presence."
+    out = hm(**{k: v for k, v in x.items() if k != 'box_targets'})
+    return [dict(times=_step_times(hd.times(hd.ds.keep[i]), hd.per), boxes=cxcywh_to_xyxy(bx).float().cpu().numpy(),
+                 presence=p.sigmoid().float().cpu().numpy())
+            for i, bx, p in zip(b, out['frame_boxes'], out['frame_presence'])]
+
 @torch.no_grad()
-def generate_answers(model, # a model from `load_model`, `load_adapter` or `merge_adapter`
+def generate_answers(model, # a model from `load_model`, `load_adapter`, `merge_adapter`, or a `HeadsModel`
                      ds:VideoQADataset, # the samples to answer
                      batch_size:int=8, # prompts per `generate` call
                      max_new_tokens:int=64, # answer length limit
-                     progress:bool=False): # show a progress bar
+                     progress:bool=False, # show a progress bar
+                     boxes:list=None): # with a box head: filled with each item's head boxes (`_head_boxes`)
     "Greedy answers of `model` to every sample of `ds`, batched with left padding, in `ds` order."
-    col, tk = VideoCollator(ds.processor, 'left'), ds.processor.tokenizer
+    hm = model if isinstance(model, HeadsModel) else None
+    base, col, tk = model if hm is None else hm.model, VideoCollator(ds.processor, 'left'), ds.processor.tokenizer
+    hd = None if hm is None else HeadsData(ds, hm)
     order = np.argsort(_length_keys(ds), kind='stable')
     out, batches = [None] * len(ds), [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
     if progress:
         from tqdm.auto import tqdm
         batches = tqdm(batches, desc='generating')
-    with greedy(model, max_new_tokens, col.pad_id) as gc:
+    with greedy(base, max_new_tokens, col.pad_id) as gc:
         for b in batches:
-            x = {k: v.to(model.device) for k, v in col([_prompt(ds, ds.keep[i]) for i in b]).items()}
-            g = model.generate(**generation_inputs(model, x), generation_config=gc)
+            items = [_prompt(ds, ds.keep[i]) for i in b]
+            if hd is not None: items = [hd.item(ds.keep[i], False, it) for i, it in zip(b, items)]
+            x = _to(col(items) if hd is None else HeadsCollator(col, hm)(items), base.device)
+            gen = {k: v for k, v in x.items() if k != 'box_targets'}
+            g = model.generate(**_encoded(hm, base, gen), generation_config=gc)
             for i, row in zip(b, g[:, x['input_ids'].shape[1]:]):
                 out[i] = tk.decode(row, skip_special_tokens=True).strip()
+            if boxes is not None and hm.queries is not None:
+                for i, r in zip(b, _head_boxes(hm, hd, x, b)): boxes[i] = r
     return out
 
 # %% ../nbs/12_evaluate.ipynb #da22bc97
@@ -119,6 +149,30 @@ def _describe(model):
     kind = 'adapter' if hasattr(model, 'peft_config') else ('merged' if getattr(model, 'st_merged', False) else 'base')
     base = model.get_base_model() if kind == 'adapter' else model
     return dict(model=str(getattr(base, 'name_or_path', '')), kind=kind)
+
+# %% ../nbs/12_evaluate.ipynb #433d8e91
+_PARTS = ('coord_tokens', 'lape', 'packer', 'box_head')
+
+def _read_as(s, hm):
+    "The sample as its answer is read: with coordinate tokens, answers write bins (LLaVA-ST's bins codec reads them)."
+    if hm is None or hm.coords is None: return s
+    return dict(s, meta=dict(s.get('meta') or {}, codec='llava_st_bins'))
+
+def _is_tube(s):
+    gt = s.get('gt') or {}
+    return s.get('task') != 'rec' and (len(gt.get('value') or {}) != 1 or 'span' in gt)
+
+def head_answer(parsed, # the answer as parsed from the text (a tube's span is read there)
+                sample:dict, # the scored sample (`gt`, `meta` with the frame size)
+                hb:dict): # the box head's `times`, `boxes` (normalised xyxy) and `presence` of this sample
+    "The answer with its boxes from the box head: a tube's where the head says present, one box where most present."
+    gt, meta = sample.get('gt') or {}, sample.get('meta') or {}
+    if gt.get('type') != 'boxes' or hb is None: return parsed
+    W, H = meta.get('width') or 1, meta.get('height') or 1
+    px = hb['boxes'] * np.array([W, H, W, H])
+    if not _is_tube(sample): return [px[int(np.argmax(hb['presence']))]]
+    if not isinstance(parsed, dict): return parsed                       # no span read: still a parse failure
+    return dict(parsed, boxes={f"{t:g}": b.tolist() for t, b, p in zip(hb['times'], px, hb['presence']) if p > 0.5})
 
 # %% ../nbs/12_evaluate.ipynb #b30bc71c
 def scored_sample(s:dict) -> dict:
@@ -145,13 +199,18 @@ def evaluate(model, # a base model, a `PeftModel` (adapter) or a merged model
     ds = data if isinstance(data, VideoQADataset) else VideoQADataset(data, processor, num_frames, fps=fps,
                                                                       max_pixels=max_pixels)
     t0 = time.perf_counter()
-    answers = generate_answers(model.eval(), ds, batch_size, max_new_tokens)
+    hm = model if isinstance(model, HeadsModel) else None
+    hb = [None] * len(ds) if hm is not None and hm.queries is not None else None
+    answers = generate_answers(model.eval(), ds, batch_size, max_new_tokens, boxes=hb)
     samples = [scored_sample(ds.samples[j]) for j in ds.keep]
-    parsed = [parse_answer(a, s) for a, s in zip(answers, samples)]
-    extra = dict(_describe(model), frames=ds.n_frames[0] if ds.n_frames else None, fps=ds.fps, max_pixels=ds.max_pixels,
+    parsed = [parse_answer(a, _read_as(s, hm)) for a, s in zip(answers, samples)]
+    if hb is not None: parsed = [head_answer(p, s, h) for p, s, h in zip(parsed, samples, hb)]
+    base = model if hm is None else hm.model
+    extra = dict(_describe(base), frames=ds.n_frames[0] if ds.n_frames else None, fps=ds.fps, max_pixels=ds.max_pixels,
                  overlays=ds.draw, data=str(data) if not isinstance(data, VideoQADataset) else None)
+    if hm is not None: extra['heads'] = {k: v for k, v in asdict(hm.cfg).items() if k in _PARTS}
     pad = VideoCollator(ds.processor, 'left').pad_id
-    decoding = greedy_settings(model, max_new_tokens, pad) | dict(batch_size=batch_size, padding='left')
+    decoding = greedy_settings(base, max_new_tokens, pad) | dict(batch_size=batch_size, padding='left')
     pr = Protocol(name=name, decoding=decoding, extra=extra, **settings)
     card = score_samples(samples, parsed, pr)
     return Evaluation(card, samples, answers, parsed, time.perf_counter() - t0)
@@ -235,6 +294,7 @@ def evaluate_files(model_path, # base checkpoint (folder or hub id)
                    merge:bool=False, # merge the adapter into the base before evaluating
                    out=None, # folder for `report_card.json` and `answers.jsonl` (checked before generating)
                    device_map=None, # where to load the model; default the GPU when there is one
+                   heads:bool=None, # the adapter's saved heads: None: when it has them; True: required; False: not
                    **kw): # `evaluate` arguments
     "Load, evaluate and (optionally) save: base model, adapter, or merged adapter."
     if out is not None: ready_output(out)
@@ -242,6 +302,10 @@ def evaluate_files(model_path, # base checkpoint (folder or hub id)
     if adapter: model, proc = load_adapter(adapter, base=model_path, device_map=dm)
     else: model, proc = load_model(model_path, device_map=dm)
     if adapter and merge: model = merge_adapter(model)
+    saved = adapter is not None and (Path(adapter) / HEADS_CONFIG).exists()
+    if heads and not saved:
+        raise FileNotFoundError(f"{adapter}: no {HEADS_CONFIG}; heads=True needs an adapter trained with heads")
+    if saved and heads is not False: model = load_heads(model, adapter, proc.tokenizer, proc)
     ev = evaluate(model, data, proc, **kw)
     if out is not None: save_evaluation(ev, out)
     return ev

@@ -6,7 +6,7 @@
 # %% ../nbs/10a_heads.ipynb #9073dfb5
 from __future__ import annotations
 import json, math, re, types
-from functools import partial
+from functools import partial, wraps
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 import numpy as np
@@ -462,6 +462,7 @@ class HeadsModel(nn.Module):
         self.model, self.cfg, self.arch = model, cfg, _arch(model)
         if cfg.packer: _check_packer(self.arch, processor)
         self.parts, self.coords, self.queries, self.video_times, self._grids = nn.ModuleDict(), None, None, None, None
+        self._video0, self._live = 0, False
         if cfg.coord_tokens:
             self.coords = self.parts['coords'] = CoordTokens(model, tokenizer, cfg.n_bins)
         if cfg.packer: self._add_packer(processor)
@@ -477,20 +478,28 @@ class HeadsModel(nn.Module):
     def _wrap_video_features(self):
         inner = _inner(self.model)
         orig = inner.get_video_features
+        @wraps(orig)     # its signature: generate hands the video features' inputs over by their names
         def wrapped(pixel_values_videos, *a, **kw):
-            if self.cfg.packer: return _packed_video_features(self, inner, pixel_values_videos, *a, **kw)
-            out = orig(pixel_values_videos, *a, **kw)
-            if self.arch == 'llava_onevision':
-                if self.cfg.lape: out = _llava_lape(self, out, pixel_values_videos.shape[1])
-                self._grids = _llava_grids(out, pixel_values_videos.shape[1])
-                return out
-            grid = kw.get('video_grid_thw', a[0] if a else None)
-            if self.cfg.lape: out = _qwen_lape(self, out, grid)
-            self._grids = _qwen_grids(out, grid, inner.visual.spatial_merge_size)
+            before = (self._grids or []) if self._live else []   # videos encoded one by one (mixed lengths) add up
+            self._video0 = len(before)
+            out = self._video_features(inner, orig, pixel_values_videos, *a, **kw)
+            self._grids = before + self._grids
             return out
         inner.get_video_features = wrapped
+    def _video_features(self, inner, orig, pixel_values_videos, *a, **kw):
+        if self.cfg.packer: return _packed_video_features(self, inner, pixel_values_videos, *a, **kw)
+        out = orig(pixel_values_videos, *a, **kw)
+        if self.arch == 'llava_onevision':
+            if self.cfg.lape: out = _llava_lape(self, out, pixel_values_videos.shape[1])
+            self._grids = _llava_grids(out, pixel_values_videos.shape[1])
+            return out
+        grid = kw.get('video_grid_thw', a[0] if a else None)
+        if self.cfg.lape: out = _qwen_lape(self, out, grid)
+        self._grids = _qwen_grids(out, grid, inner.visual.spatial_merge_size)
+        return out
     def _times(self, i, steps, per):
-        "Normalised times of video i's `steps` temporal feature steps."
+        "Normalised times of video i's `steps` temporal feature steps (i counted within this call's videos)."
+        i = i + self._video0
         if self.video_times is None or i >= len(self.video_times):
             raise HeadsError(f"lape=True: the batch must carry 'video_times' for video {i} (timestamps / duration)")
         t = torch.as_tensor(self.video_times[i], dtype=torch.float32)
@@ -498,11 +507,11 @@ class HeadsModel(nn.Module):
         if len(t) != steps:
             raise HeadsError(f"video_times[{i}]: {len(t)} time steps for {steps} temporal feature steps")
         return t
-    def _context(self, coord_values, video_times):
+    def _context(self, coord_values, video_times, live=False): # live: inside one forward or generate call
         if self.coords is not None: self.coords.values = coord_values
-        self.video_times, self._grids = video_times, None
+        self.video_times, self._grids, self._video0, self._live = video_times, None, 0, live
     def forward(self, input_ids=None, labels=None, coord_values=None, video_times=None, box_targets=None, **kw):
-        self._context(coord_values, video_times)
+        self._context(coord_values, video_times, True)
         if self.queries is not None: kw['output_hidden_states'] = True
         try:
             out = self.model(input_ids=input_ids, **kw)
@@ -537,12 +546,13 @@ class HeadsModel(nn.Module):
     @torch.no_grad()
     def generate(self, coord_values=None, video_times=None, **kw):
         "The model's `generate` with the heads in place; `coord_values` (shaped like the prompt) embed its coordinates."
-        self._context(coord_values, video_times)
+        self._context(coord_values, video_times, True)
         try: return self.model.generate(**kw)
         finally: self._context(None, None)
     def param_groups(self, lr:float): # learning rate of LoRA (and whatever else of the model trains)
         "Optimizer groups: the model's trainable parameters at `lr`, the heads at `cfg.heads_lr`."
-        return [dict(params=[p for p in self.model.parameters() if p.requires_grad], lr=lr),
+        own = {id(p) for p in self.parts.parameters()}    # the heads may also be registered inside the model
+        return [dict(params=[p for p in self.model.parameters() if p.requires_grad and id(p) not in own], lr=lr),
                 dict(params=list(self.parts.parameters()), lr=self.cfg.heads_lr)]
 
 def attach_heads(model, # a model of a supported family, plain or peft-wrapped

@@ -18,9 +18,10 @@ from .core import atomic_write
 # %% auto #0
 __all__ = ['DataError', 'read_samples', 'overlay_boxes', 'sample_frames', 'states_time', 'time_note', 'conversation',
            'VideoQADataset', 'token_view', 'show_tokens', 'BudgetError', 'Preflight', 'preflight', 'VideoCollator',
-           'ragged_videos', 'generation_inputs', 'ConfigError', 'TrainConfig', 'build_trainer', 'data_hash', 'versions',
-           'training_card', 'last_checkpoint', 'finetune', 'RunMismatch', 'run_record', 'resume_point', 'clear_run',
-           'answer', 'load_adapter', 'merge_adapter', 'dataset_loss', 'StopAt', 'train_main']
+           'ragged_videos', 'generation_inputs', 'ConfigError', 'uses_heads', 'TrainConfig', 'build_trainer',
+           'heads_config', 'coord_sample', 'clip_fraction', 'frame_boxes', 'HeadsData', 'HeadsCollator', 'data_hash',
+           'versions', 'training_card', 'last_checkpoint', 'finetune', 'RunMismatch', 'run_record', 'resume_point',
+           'clear_run', 'answer', 'load_adapter', 'merge_adapter', 'dataset_loss', 'StopAt', 'train_main']
 
 # %% ../nbs/11_train.ipynb #033cb4b5
 class DataError(ValueError):
@@ -464,11 +465,12 @@ class ConfigError(ValueError):
 
 _AT_LEAST_1 = ('num_frames', 'max_tokens', 'lora_r', 'batch_size', 'grad_accum', 'save_steps', 'logging_steps',
                'save_total_limit')
-_POSITIVE = ('fps', 'max_pixels', 'eval_steps', 'threads', 'learning_rate', 'lora_alpha', 'epochs')
+_POSITIVE = ('fps', 'max_pixels', 'eval_steps', 'threads', 'learning_rate', 'lora_alpha', 'epochs', 'heads_lr')
 _CHOICES = dict(budget_policy=('resample', 'drop', 'error'), report_to=('none', 'tensorboard', 'wandb'),
                 shrink_first=('resolution', 'frames'), dataloader_start=('forkserver', 'spawn'),
                 backend=('pyav', 'decord', 'torchcodec'))
-_SWITCHES = ('full_finetune', 'freeze_vision', 'freeze_projector', 'freeze_llm', 'lora_vision', 'overwrite', 'quiet')
+_SWITCHES = ('full_finetune', 'freeze_vision', 'freeze_projector', 'freeze_llm', 'lora_vision', 'overwrite', 'quiet',
+             'coord_tokens', 'lape', 'packer', 'box_head')
 
 def _is_num(v, whole=False):
     return isinstance(v, (int, float)) and not isinstance(v, bool) and (not whole or float(v).is_integer())
@@ -495,6 +497,13 @@ def _validate(cfg):
     for k in _SWITCHES + ('resume',):
         if not isinstance(getattr(cfg, k), bool) and not (k == 'resume' and cfg.resume is None): bad(k, 'True or False')
     if cfg.deepspeed and cfg.fsdp: bad('fsdp', 'None when deepspeed is set (choose one)')
+    if cfg.lape and not cfg.coord_tokens: bad('lape', 'False unless coord_tokens=True (LAPE reads their tables)')
+    if uses_heads(cfg) and (cfg.deepspeed or cfg.fsdp):
+        bad('deepspeed' if cfg.deepspeed else 'fsdp', 'None with coord_tokens, lape, packer or box_head (DDP only)')
+
+def uses_heads(cfg):
+    "Whether `cfg` switches on any model-side part of `st_toolkit.heads`."
+    return any(getattr(cfg, k) for k in ('coord_tokens', 'lape', 'packer', 'box_head'))
 
 @dataclass
 class TrainConfig:
@@ -547,6 +556,11 @@ class TrainConfig:
     overwrite: bool = False # delete the folder's checkpoints and final adapter first
     threads: int = None # torch intra-op threads; default $ST_NUM_THREADS, your own choice, or the cores really free
     quiet: bool = False # no progress bars, no printed logs
+    coord_tokens: bool = False # LLaVA-ST coordinate tokens: value tokens <t..>, <w..>, <h..> become interpolated bins
+    lape: bool = False # language-aligned positions added to the video features (needs coord_tokens)
+    packer: bool = False # LLaVA-ST's spatio-temporal packer in place of LLaVA-OneVision's video pooling
+    box_head: bool = False # per-frame query tokens and a box decoder trained on the samples' ground-truth boxes
+    heads_lr: float = 2e-5 # learning rate of the coordinate tables and heads (LoRA keeps `learning_rate`)
 
     def __post_init__(self):
         _validate(self)
@@ -677,15 +691,172 @@ def build_trainer(cfg:TrainConfig, callbacks=()):
     data = {p: read_samples(p) for p in (cfg.data, cfg.val_data) if p}          # bad data fails before the model loads
     model, proc = load_model(cfg.model, attn_implementation=cfg.attn_implementation, max_pixels=cfg.max_pixels)
     model, n_targets = (_full if cfg.full_finetune else _lora)(model, cfg)
+    hm, data = _with_heads(cfg, model, proc, data)
     if args.activation_checkpointing: model.enable_input_require_grads()
     ds, pf = _dataset(cfg, proc, cfg.data, data[cfg.data])
     val = _dataset(cfg, proc, cfg.val_data, data[cfg.val_data])[0] if cfg.val_data else None
-    tr = Trainer(model=ragged_videos(model), args=args, train_dataset=ds, eval_dataset=val,
-                 data_collator=VideoCollator(proc, 'right', cfg.pad_to_multiple_of), processing_class=proc,
-                 callbacks=list(callbacks))
-    tr.st_lora_targets = None if cfg.full_finetune else n_targets
+    col = VideoCollator(proc, 'right', cfg.pad_to_multiple_of)
+    if hm is not None:
+        args.prediction_loss_only = True      # evaluation reports the loss; the heads' outputs are not logits
+        col, opt = HeadsCollator(col, hm), torch.optim.AdamW(hm.param_groups(cfg.learning_rate),
+                                                             weight_decay=cfg.weight_decay)
+    tr = (Trainer if hm is None else _heads_trainer())(
+        model=ragged_videos(model), args=args, train_dataset=ds if hm is None else HeadsData(ds, hm),
+        eval_dataset=val if hm is None or val is None else HeadsData(val, hm), data_collator=col,
+        processing_class=proc, callbacks=list(callbacks), optimizers=(None, None) if hm is None else (opt, None))
+    tr.st_lora_targets, tr.st_heads = None if cfg.full_finetune else n_targets, hm
     if cfg.quiet: tr.remove_callback(PrinterCallback)
     return tr, ds, pf
+
+# %% ../nbs/11_train.ipynb #f767cc22
+from .heads import (HeadsConfig, attach_heads, save_heads, split_coord_values, values_for_ids, step_targets,
+                              HEADS_FILE)
+from .coords import N_BINS
+
+def heads_config(cfg:TrainConfig):
+    "The `HeadsConfig` of the parts `cfg` switches on (None for a plain run)."
+    if not uses_heads(cfg): return None
+    return HeadsConfig(coord_tokens=cfg.coord_tokens, lape=cfg.lape, packer=cfg.packer, box_head=cfg.box_head,
+                       heads_lr=cfg.heads_lr)
+
+def coord_sample(s:dict, n:int=N_BINS):
+    "Sample `s` with its value tokens written as bin tokens; each message's exact values under 'coord_values'."
+    pairs = [split_coord_values(m['content'], n) for m in s['messages']]
+    return dict(s, messages=[dict(m, content=t) for m, (t, _) in zip(s['messages'], pairs)],
+                coord_values=[v for _, v in pairs])
+
+def _seq_values(s, answer):
+    "The exact values in the order the chat writes them: system first; no trailing answers when `answer=False`."
+    vals = [(m['role'], v) for m, v in zip(s['messages'], s['coord_values'])]
+    if not answer:
+        while vals and vals[-1][0] == 'assistant': vals.pop()
+    return [x for r, v in vals if r == 'system' for x in v] + [x for r, v in vals if r != 'system' for x in v]
+
+# %% ../nbs/11_train.ipynb #32484b67
+def _after_video(ids, visual_ids, end_id):
+    "Index just past the video's tokens (and past its closing marker where the family writes one)."
+    last = int(torch.isin(ids, torch.tensor(sorted(visual_ids))).nonzero().max())
+    return last + 2 if last + 1 < len(ids) and int(ids[last + 1]) == end_id else last + 1
+
+def _insert(x, at, qid, k):
+    "Item `x` with `k` query tokens at position `at` of its sequences (labels -100, attention 1)."
+    fill = dict(input_ids=qid, labels=-100, attention_mask=1)
+    for key in _SEQ:
+        if key in x: x[key] = torch.cat([x[key][:at], x[key].new_full((k,), fill.get(key, 0)), x[key][at:]])
+    return x
+
+def _steps(x):
+    "Temporal feature steps of item `x`'s video (Qwen: the grid's t; LLaVA-OneVision: its frames)."
+    return int(x['video_grid_thw'][0, 0]) if 'video_grid_thw' in x else int(x['pixel_values_videos'].shape[1])
+
+def clip_fraction(s:dict, ts):
+    "Frame times `ts` (s) as fractions of the sample's clip (of the video when it has no clip), clipped to [0, 1]."
+    c, meta = s.get('clip') or {}, s.get('meta') or {}
+    t0, t1 = c.get('t0', 0.0), c.get('t1', meta.get('duration'))
+    t1 = t1 if t1 is not None and t1 > t0 else max(float(np.max(ts)), t0 + 1e-6)
+    return torch.as_tensor((np.asarray(ts, float) - t0) / (t1 - t0), dtype=torch.float32).clamp(0, 1)
+
+def frame_boxes(s:dict, ts):
+    "(T, 4) ground-truth box (normalised xyxy) at each frame time `ts`: the nearest within half the gt spacing, or NaN."
+    gt, meta, out = s.get('gt') or {}, s.get('meta') or {}, np.full((len(ts), 4), np.nan)
+    if gt.get('type') != 'boxes' or not gt.get('value') or not meta.get('width') or not meta.get('height'): return out
+    t = np.array([float(k) for k in gt['value']])
+    W, H = meta['width'], meta['height']
+    b = np.array([v for v in gt['value'].values()], float) / [W, H, W, H]
+    gap = np.diff(np.sort(np.concatenate([t, np.asarray(ts, float)]) if len(t) == 1 else np.sort(t)))
+    tol = max(float(np.median(gap)) / 2 if len(gap) else 0.0, 1e-3)
+    for i, x in enumerate(ts):
+        k = int(np.argmin(np.abs(t - x)))
+        if abs(t[k] - x) <= tol: out[i] = b[k]
+    return out
+
+def _step_boxes(b, per):
+    "Per temporal feature step (`per` frames, the last repeated to fill a step): the mean box of its frames."
+    if b is None: return None
+    b = np.concatenate([b, np.repeat(b[-1:], (-len(b)) % per, 0)])
+    return step_targets(b, per)
+
+def _step_times(ts, per):
+    "Seconds of each temporal feature step: the mean time of its frames."
+    ts = np.asarray(ts, float)
+    return np.concatenate([ts, np.repeat(ts[-1:], (-len(ts)) % per)]).reshape(-1, per).mean(1)
+
+class HeadsData(torch.utils.data.Dataset):
+    "A `VideoQADataset` through attached heads: query tokens after the video, exact values, times and box targets."
+    def __init__(self, ds:VideoQADataset, hm):
+        self.ds, self.hm, self._ts = ds, hm, {}
+        if hm.coords is not None and any('coord_values' not in s for s in ds.samples):
+            ds.samples = [s if 'coord_values' in s else coord_sample(s, hm.cfg.n_bins) for s in ds.samples]
+            ds._enc, ds._enc_bytes = {}, 0                         # encodings made before hold the value tokens
+        self.end_id = ds.processor.tokenizer.convert_tokens_to_ids('<|vision_end|>')   # Qwen's closing marker
+        vp = getattr(ds.processor, 'video_processor', None)
+        self.per = 1 if hm.arch == 'llava_onevision' else int(getattr(vp, 'temporal_patch_size', 1) or 1)
+    def __len__(self): return len(self.ds)
+    def __getitem__(self, i): return self.item(self.ds.keep[i])
+    def times(self, j):
+        "Timestamps (s) of sample `j`'s frames (kept per frame count)."
+        key = (j, self.ds.n_frames[j], self.ds.pixels[j])
+        if key not in self._ts: self._ts[key] = np.asarray(self.ds.frames(j)[1], float)
+        return self._ts[key]
+    def item(self, j:int, answer:bool=True, x:dict=None): # x: the encoded item when already made (a prompt)
+        "Item of sample `j` with the heads' fields under '_heads' (taken out by `HeadsCollator`)."
+        x, s, hm, extra = dict(self.ds.encode(j, answer) if x is None else x), self.ds.samples[j], self.hm, {}
+        if hm.coords is not None: extra['values'] = _seq_values(s, answer)
+        if hm.cfg.lape: extra['times'] = clip_fraction(s, self.times(j))
+        if hm.queries is not None:
+            at = _after_video(x['input_ids'], self.ds.visual_ids, self.end_id)
+            x = _insert(x, at, hm.queries.id, _steps(x) * hm.cfg.box_queries)
+            extra['boxes'] = _step_boxes(frame_boxes(s, self.times(j)), self.per)
+        x['_heads'] = extra
+        return x
+
+class HeadsCollator:
+    "A collator's batch plus the heads' fields: `coord_values`, `video_times`, `box_targets`."
+    def __init__(self, collator, hm): self.collator, self.hm = collator, hm
+    def __call__(self, items):
+        extra = [x.pop('_heads') for x in items]
+        b = self.collator(items)
+        if self.hm.coords is not None:
+            b['coord_values'] = values_for_ids(b['input_ids'], [e['values'] for e in extra], self.hm.coords.first)
+        if self.hm.cfg.lape: b['video_times'] = [e['times'] for e in extra]
+        if self.hm.queries is not None: b['box_targets'] = [e['boxes'] for e in extra]
+        return b
+
+# %% ../nbs/11_train.ipynb #abdad3b5
+from transformers import TrainerCallback
+
+def _heads_trainer():
+    "A `Trainer` class whose loss is the attached heads' (`hm(**batch).loss`, through the wrapped model under DDP)."
+    from transformers import Trainer
+    class HeadsTrainer(Trainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            hm, own = self.st_heads, self.st_heads.model
+            hm.model = model
+            try: out = hm(**inputs)
+            finally: hm.model = own
+            return (out.loss, out) if return_outputs else out.loss
+    return HeadsTrainer
+
+def _with_heads(cfg, model, proc, data):
+    "Attach the parts `cfg` switches on (before anything is tokenised); (heads model or None, data)."
+    if not uses_heads(cfg): return None, data
+    hm = attach_heads(model, heads_config(cfg), proc.tokenizer, proc)
+    model.st_heads = hm.parts   # moved to the device, counted, and synchronised across processes with the model
+    if cfg.coord_tokens: data = {p: [coord_sample(s, hm.cfg.n_bins) for s in v] for p, v in data.items()}
+    return hm, data
+
+class _SaveHeads(TrainerCallback):
+    "Write the heads beside each checkpoint's adapter, so that a resumed run continues with them."
+    def __init__(self, hm): self.hm = hm
+    def on_save(self, args, state, control, **kw):
+        if state.is_world_process_zero: save_heads(self.hm, Path(args.output_dir) / f'checkpoint-{state.global_step}')
+
+def _resume_heads(hm, ck):
+    "Load the heads saved in checkpoint folder `ck`."
+    from safetensors.torch import load_file
+    f = Path(ck) / HEADS_FILE
+    if not f.exists(): raise ConfigError(f"{f}: missing; the checkpoint was saved without the heads this run attaches")
+    hm.parts.load_state_dict(load_file(f))
 
 # %% ../nbs/11_train.ipynb #baf9a086
 def _sha(path, limit=64 * 2**20):
@@ -766,6 +937,7 @@ def _save_final(tr, ds, card, record, out):
     tmp = out / '.final.tmp'
     if tmp.exists(): shutil.rmtree(tmp)
     tr.model.save_pretrained(tmp)
+    if getattr(tr, 'st_heads', None) is not None: save_heads(tr.st_heads, tmp)    # heads.safetensors + settings
     ds.processor.save_pretrained(tmp)
     _write_json(tmp / 'training_card.json', card)
     _write_json(tmp / 'st_run.json', record)
@@ -786,6 +958,9 @@ def finetune(cfg:TrainConfig, # the run's settings
     ck, changed = resume_point(cfg.output_dir, record, False if cfg.overwrite else resume)
     if tr.is_world_process_zero(): _write_json(Path(cfg.output_dir) / 'st_run.json', record)
     tr.add_callback(_RecordRun(record))
+    if tr.st_heads is not None:
+        tr.add_callback(_SaveHeads(tr.st_heads))
+        if ck: _resume_heads(tr.st_heads, ck)
     t0 = time.perf_counter()
     tr.train(resume_from_checkpoint=ck)
     card = training_card(cfg, tr, ds, pf, time.perf_counter() - t0, ck and Path(ck).name, data, changed)
