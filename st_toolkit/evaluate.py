@@ -93,7 +93,7 @@ def task_budgets(ds, # a `VideoQADataset`
     if isinstance(max_new_tokens, int): return dict.fromkeys(auto, max_new_tokens)
     return auto | dict(max_new_tokens or {})
 
-# %% ../nbs/12_evaluate.ipynb #b2c99cff
+# %% ../nbs/12_evaluate.ipynb #ec73bc6f
 def _length_keys(ds):
     "A cheap sort key per item of `ds`: frames first (they dominate the prompt), then the question's length."
     return [ds.n_frames[j] * 10**6 + len(ds.samples[j]['question']) for j in ds.keep]
@@ -133,7 +133,8 @@ def _generate(model, ds, batch_size:int=8, max_new_tokens=None, progress:bool=Fa
         ends = set(np.atleast_1d(gc.eos_token_id if gc.eos_token_id is not None else []).tolist())
         for b in batches:
             x = {k: v.to(model.device) for k, v in col([_prompt(ds, ds.keep[i]) for i in b]).items()}
-            g = model.generate(**x, generation_config=gc, max_new_tokens=need[b[0]])
+            gc.max_new_tokens = need[b[0]]                    # this batch's budget (`gc` is restored after)
+            g = model.generate(**x, generation_config=gc)
             for i, row in zip(b, g[:, x['input_ids'].shape[1]:]):
                 out[i] = tk.decode(row, skip_special_tokens=True).strip()
                 cut[i] = len(row) >= need[i] and not ends & set(row.tolist())
