@@ -2,12 +2,13 @@
 evaluation, views, report) of this tree against the quickstart of an earlier commit, interleaved.
 
 Each run is a fresh process with its own output folder, at the toolkit's automatic thread count (what a user gets).
-The baseline runs the package exported from `--baseline` (default: the commit before the quickstart moved into its
-own module: it evaluated 35 kinematic questions on the training clips only and wrote no charts); this tree evaluates
-all 70 questions, on training and held-out scenes, and draws the charts. Reported: wall time of the whole command and
+The baseline runs the package exported from `--baseline` (default: main as of issue 22's second quickstart pass,
+1e4ec93: LoRA on the kinematic questions only, 48 new tokens per answer); this tree trains every task (kinematic and
+grounding) with the tiny model's output head in full, and gives each task a budget that holds its longest answer
+(about 400 new tokens for spatio-temporal grounding). Reported: wall time of the whole command and
 of training (from the adapter's training card), median [min-max], per-repeat ratios, and the scores each run reported.
 Writes benchmarks/results/quickstart.json and .md.
-Usage: python benchmarks/quickstart.py [--reps 3] [--steps 300] [--baseline 25993bf]
+Usage: python benchmarks/quickstart.py [--reps 3] [--steps 300] [--baseline 1e4ec93]
 """
 import argparse, json, os, subprocess, sys, tarfile, tempfile, time, io
 from pathlib import Path
@@ -63,8 +64,8 @@ def report(a, runs, load0):
     "The results dict and its markdown."
     base = f'baseline {a.baseline}'
     d = dict(benchmark='quickstart', steps=a.steps, reps=a.reps, runs=runs,
-             baseline=f"the quickstart of commit {a.baseline} (training-clip evaluation of 35 kinematic questions, "
-                      "no charts), same machine, runs interleaved",
+             baseline=f"the quickstart of commit {a.baseline} (kinematic training, 48-token answers), "
+                      "same machine, runs interleaved",
              wall_s={c: stats(_col(v, 'wall_s')) for c, v in runs.items()},
              train_s={c: stats(_col(v, 'train_s')) for c, v in runs.items()},
              wall_ratio_vs_baseline={c: ratios(_col(v, 'wall_s'), _col(runs[base], 'wall_s')) for c, v in runs.items()},
@@ -91,7 +92,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--steps', type=int, default=300)
-    ap.add_argument('--baseline', default='25993bf', help='the commit whose quickstart is the baseline')
+    ap.add_argument('--baseline', default='1e4ec93', help='the commit whose quickstart is the baseline')
     a = ap.parse_args()
     load0 = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:

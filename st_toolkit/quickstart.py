@@ -18,8 +18,9 @@ from .synthetic import make_samples, SAMPLE_SPECS
 __all__ = ['SETTINGS_FILE', 'OUTPUTS', 'TINY', 'SPLITS', 'CAPTIONS', 'scene_summary', 'QuickstartError', 'QuickstartMismatch',
            'run_settings', 'clear_outputs', 'claim_folder', 'quiet_libraries', 'step_scenes', 'split_scenes',
            'step_data', 'step_lift', 'step_model', 'loss_bar', 'step_train', 'loss_points', 'step_eval', 'step_evals',
-           'step_views', 'save_png', 'loss_figure', 'score_figure', 'headline_rows', 'headline_columns',
-           'headline_text', 'headline_markdown', 'report_markdown', 'quickstart']
+           'boxes_inside', 'pick_grounding', 'both_boxes_frame', 'open_at', 'grounding_sample_view', 'step_views',
+           'save_png', 'loss_figure', 'score_figure', 'headline_rows', 'headline_columns', 'headline_text',
+           'headline_markdown', 'budget_rows', 'truncated_text', 'report_markdown', 'quickstart']
 
 # %% ../nbs/15_quickstart.ipynb #e439acfe
 def _track_row(trk):
@@ -50,7 +51,7 @@ def _md_table(rows, cols, raw=()):
     cell = lambda r, c: str(r.get(c)) if c in raw else _cell(r.get(c))
     return '\n'.join(head + ['| ' + ' | '.join(cell(r, c) for c in cols) + ' |' for r in rows])
 
-# %% ../nbs/15_quickstart.ipynb #fe11738c
+# %% ../nbs/15_quickstart.ipynb #9ef97133
 class QuickstartError(ValueError):
     "A quickstart output folder that cannot be used as asked; the message names the folder and what to do."
 
@@ -64,13 +65,13 @@ OUTPUTS = ('scenes', 'data', 'lift', 'tiny_model', 'train', 'eval', 'views', 'fi
 TINY = 'tiny offline model'
 
 def run_settings(model=None, steps:int=300, held_out:int=2, num_frames:int=4, lr:float=2e-3, seed:int=0,
-                 train_tasks:str='kinematic', max_new_tokens:int=None):
+                 train_tasks:str='all', max_new_tokens=None):
     "What makes one quickstart run: a rerun with the same settings resumes it, other settings need a new folder."
     if not 0 < held_out < len(SAMPLE_SPECS):
         raise QuickstartError(f"held_out={held_out}: expected 1..{len(SAMPLE_SPECS) - 1} of the sample scenes")
     return dict(model=str(model) if model else TINY, steps=steps, held_out_scenes=held_out, train_tasks=train_tasks,
-                num_frames=num_frames, learning_rate=lr, seed=seed,
-                max_new_tokens=max_new_tokens or (48 if not model else 512), st_toolkit=__version__)
+                num_frames=num_frames, learning_rate=lr, seed=seed, trained_in_full=[] if model else ['lm_head'],
+                max_new_tokens=max_new_tokens, st_toolkit=__version__)
 
 # %% ../nbs/15_quickstart.ipynb #692be1be
 def _old_settings(out:Path):
@@ -206,15 +207,16 @@ def loss_bar(quiet:bool=False):
         def on_train_end(self, args, state, control, **kw): self.bar.close()
     return LossBar()
 
-# %% ../nbs/15_quickstart.ipynb #6916045d
+# %% ../nbs/15_quickstart.ipynb #d9a329c0
 def step_train(model:str, data, out:Path, steps:int=300, num_frames:int=4, lr:float=None, seed:int=0,
-               quiet:bool=False, logging_steps:int=None):
-    "LoRA fine-tuning with pre-flight, checkpoints and resume; returns `finetune`'s result."
+               quiet:bool=False, logging_steps:int=None, full=()):
+    "LoRA fine-tuning (and the modules named in `full` trained in full) with pre-flight, checkpoints and resume."
     from st_toolkit.train import TrainConfig, finetune
     log = logging_steps or max(1, min(10, steps // 20))
     cfg = TrainConfig(model=model, data=str(data), output_dir=str(out / 'train'), num_frames=num_frames,
                       max_steps=steps, learning_rate=lr or 2e-3, lora_r=16, lora_alpha=32, seed=seed,
-                      save_steps=max(steps // 2, 1), logging_steps=log, batch_size=4, quiet=True)
+                      modules_to_save=list(full) or None, save_steps=max(steps // 2, 1), logging_steps=log,
+                      batch_size=4, quiet=True)
     return finetune(cfg, callbacks=[loss_bar(quiet)])
 
 def loss_points(log):
@@ -222,40 +224,90 @@ def loss_points(log):
     pts = [(h['step'], h['loss']) for h in log if 'loss' in h]
     return [p[0] for p in pts], [p[1] for p in pts]
 
-# %% ../nbs/15_quickstart.ipynb #b15fba72
+# %% ../nbs/15_quickstart.ipynb #45bf7179
 SPLITS = dict(heldout='held-out scenes', train='training scenes')
 CAPTIONS = ('BLEU', 'ROUGE_L', 'CIDEr') # caption metrics scored here (METEOR's java process takes ~15 s per task)
 
-def step_eval(model:str, data, out:Path, adapter=None, num_frames:int=4, name:str='eval', max_new_tokens:int=64):
+def step_eval(model:str, data, out:Path, adapter=None, num_frames:int=4, name:str='eval', max_new_tokens=None):
     "Evaluate a base model (or base + adapter) on `data`; writes the report card and answers into `out/name`."
     from st_toolkit.evaluate import evaluate_files
     return evaluate_files(model, str(data), adapter=adapter, out=out / name, num_frames=num_frames, batch_size=8,
                           max_new_tokens=max_new_tokens, captions=CAPTIONS)
 
 def step_evals(model:str, files:dict, out:Path, adapter=None, when:str='before', num_frames:int=4,
-               max_new_tokens:int=64):
+               max_new_tokens=None):
     "`{split: Evaluation}` on the training and the held-out files, written to `out/eval/<split>_<when>`."
     ev = lambda k: step_eval(model, files[f'eval_{k}'], out / 'eval', adapter, num_frames, f'{k}_{when}',
                              max_new_tokens)
     return {k: ev(k) for k in SPLITS}
 
-# %% ../nbs/15_quickstart.ipynb #06bc771a
+# %% ../nbs/15_quickstart.ipynb #169593bd
 def _pick(ev, task):
     "Index of the first sample of `task` in an evaluation whose answer parsed (else its first sample of `task`)."
     idx = [i for i, s in enumerate(ev.samples) if s['task'] == task]
     return next((i for i in idx if ev.parsed[i] is not None), idx[0] if idx else None)
 
+def _tube(p): return p if isinstance(p, dict) and p.get('boxes') else None
+
+def boxes_inside(sample:dict, parsed):
+    "How many boxes of a parsed tube lie inside the sample's ground-truth span."
+    g0, g1 = sample['gt']['span']
+    return sum(g0 <= float(t) <= g1 for t in (_tube(parsed) or {}).get('boxes', {}))
+
+def pick_grounding(ev, task:str='stvg'):
+    "Index of the `task` answer that parsed into a tube with the most boxes inside the event, else `_pick`'s."
+    idx = [i for i, s in enumerate(ev.samples) if s['task'] == task and _tube(ev.parsed[i])]
+    return max(idx, key=lambda i: boxes_inside(ev.samples[i], ev.parsed[i]), default=_pick(ev, task))
+
+# %% ../nbs/15_quickstart.ipynb #df5a4f1b
+def both_boxes_frame(fig, sample:dict, parsed):
+    "First frame of a grounding view inside the event showing both the true and the predicted box (None: none)."
+    from st_toolkit.metrics import align_tube
+    from st_toolkit.viz import _tol                  # the view's rule: a box shows on frames near its time
+    if not _tube(parsed): return None
+    m = fig.layout.meta
+    ts, (g0, g1) = np.asarray(m['times'], float), sample['gt']['span']
+    shown = lambda tube, span: ~np.isnan(align_tube(tube, ts, tol=_tol(tube, ts), span=span)[:, 0])
+    ok = (ts >= g0) & (ts <= g1) & shown(sample['gt']['value'], m['spans']['gt'])
+    ok &= shown(parsed['boxes'], m['spans']['pred'])
+    return int(np.flatnonzero(ok)[0]) if ok.any() else None
+
+def open_at(fig, f:int):
+    "A slider view that opens at frame `f`: its image and cursor as the slider would set them, the slider on `f`."
+    fr = fig.frames[f]
+    for k, d in zip(fr.traces, fr.data):
+        fig.data[k].update({p: v for p, v in d.to_plotly_json().items() if p != 'type'})
+    fig.layout.sliders[0].active = f
+    return fig
+
+# %% ../nbs/15_quickstart.ipynb #36e43800
+def grounding_sample_view(ev, task:str='stvg'):
+    "(view, facts) of the `pick_grounding` sample: the model's answer beside the truth, opened inside the event."
+    from st_toolkit import viz
+    i = pick_grounding(ev, task)
+    if i is None: return None, None
+    s, p = ev.samples[i], ev.parsed[i]
+    fig = viz.qa_view(s, answer=ev.answers[i])
+    f = both_boxes_frame(fig, s, p)
+    if f is not None: open_at(fig, f)
+    at = None if f is None else round(float(fig.layout.meta['times'][f]), 3)
+    facts = dict(sample=s['id'], task=task, tube=bool(_tube(p)), boxes=len((_tube(p) or {}).get('boxes', {})),
+                 inside_event=boxes_inside(s, p), event=s['gt']['span'], opens_at=f, opens_at_s=at)
+    fig.layout.meta = dict(fig.layout.meta) | dict(opens_at=f)
+    return fig, facts
+
 def step_views(scenes, lifted, ev, out:Path):
-    "HTML views: trajectories (truth vs pseudo-labels), a grounding and a QA sample with the model's answers."
+    "HTML views (trajectories: truth vs pseudo-labels; a grounding and a QA sample), and the grounding view's facts."
     from st_toolkit import viz
     src = next(s for s in scenes if s.name == lifted.name.replace('_lift', ''))
     views = dict(trajectories_3d=viz.plot_trajectories_3d(src, pred=lifted),
                  trajectories_bev=viz.plot_trajectories_bev(src, pred=lifted))
-    for name, task in (('grounding', 'stvg'), ('qa', 'speed')):
-        i = _pick(ev, task)
-        if i is not None: views[name] = viz.qa_view(ev.samples[i], answer=ev.answers[i])
+    views['grounding'], facts = grounding_sample_view(ev)
+    i = _pick(ev, 'speed')
+    if i is not None: views['qa'] = viz.qa_view(ev.samples[i], answer=ev.answers[i])
     v = out / 'views'
-    return {k: viz.to_html(fig, v / f'{k}.html', title=k.replace('_', ' ')) for k, fig in views.items()}
+    paths = {k: viz.to_html(fig, v / f'{k}.html', title=k.replace('_', ' ')) for k, fig in views.items() if fig}
+    return paths, facts
 
 # %% ../nbs/15_quickstart.ipynb #eef8ba6d
 def save_png(fig, path, dpi:int=110):
@@ -337,13 +389,35 @@ def headline_markdown(cards:dict):
     cols, rows = headline_columns(cards), headline_rows(cards)
     return _md_table([dict(r, **{c: _fmt(r[c], r['bounded']) for c in cols[2:]}) for r in rows], cols, cols[2:])
 
-# %% ../nbs/15_quickstart.ipynb #c099b1cb
+# %% ../nbs/15_quickstart.ipynb #ebf1df9e
+def _cut(card): return (card.protocol.get('extra') or {}).get('truncated') or {}
+
+def budget_rows(cards:dict):
+    "Per task: its budget of new tokens (held-out / training, when they differ) and the cut-off answers per card."
+    rows = {}
+    for k, c in cards.items():
+        for when, card in c.items():
+            for t, n in ((card.protocol.get('decoding') or {}).get('max_new_tokens_by_task') or {}).items():
+                r = rows.setdefault(t, dict(task=t, budgets=[]))
+                r['budgets'] += [n] if n not in r['budgets'] else []
+                r[f"{SPLITS[k].split()[0]} {when}"] = _cut(card).get(t, 0)
+    return [dict(r, budget=' / '.join(map(str, r.pop('budgets')))) for r in rows.values()]
+
+def truncated_text(cards:dict):
+    "One line: answers cut off by their budget in each evaluation."
+    n = [f"{SPLITS[k].split()[0]} {w} {sum(_cut(card).values())}/{card.overall['n']}" for k, c in cards.items()
+         for w, card in c.items()]
+    return 'answers cut off by their token budget (no end of turn): ' + ', '.join(n)
+
+# %% ../nbs/15_quickstart.ipynb #fce74cf4
 def _names(xs): return md_escape(', '.join(xs))
 
 def _summary_md(res):
     "The report's opening lines: model, trained steps, splits, time."
     rs = res['resumed_from']
-    steps = f"{res['steps']} LoRA steps" + (f" (resumed from {md_escape(rs)})" if rs else '')
+    full = res['settings'].get('trained_in_full')
+    steps = f"{res['steps']} LoRA steps" + (f" (with {md_escape(', '.join(full))} trained in full)" if full else '')
+    steps += f" (resumed from {md_escape(rs)})" if rs else ''
     return [f"Model: {md_escape(res['model'])}; {steps}; {res['seconds']:.0f} s in all.", '',
             f"Trained on {res['train_samples']} questions ({md_escape(res['settings']['train_tasks'])} tasks) about "
             f"the training scenes ({_names(res['split']['train'])}); "
@@ -352,8 +426,8 @@ def _summary_md(res):
 
 _READING = ("Scores on the **training scenes** measure what the adapter memorised of its own training clips; scores "
             "on the **held-out scenes** measure what carries over to new scenes. Each task score rests on a few "
-            "questions (n below), so differences of one question are large. Tasks not trained on (grounding, with "
-            "the default settings) show where the base model stands.")
+            "questions (n below), so differences of one question are large. A task not trained on (see the "
+            "instruction data below) shows where the base model stands.")
 
 def _loss_md(res):
     "The training-loss sentence."
@@ -381,13 +455,32 @@ def _data_md(res):
             '## Pseudo-labels (lifted from 2D boxes + depth)', '',
             _md_table(res['lift'], ['track', 'distance_gt_m', 'distance_lifted_m', 'rel_error']), '']
 
-# %% ../nbs/15_quickstart.ipynb #740673c5
+# %% ../nbs/15_quickstart.ipynb #1b618a7d
+def _budget_md(cards):
+    "The answer-budget section: each task's budget and the answers cut off in each evaluation."
+    cols = ['task', 'budget'] + [f"{SPLITS[k].split()[0]} {w}" for k, c in cards.items() for w in c]
+    return ['## Answer budgets', '', "Each task may write up to its budget of new tokens: its longest reference answer "
+            "in the model's tokens, the end-of-turn token and a margin. Answers that used the whole budget without "
+            "ending were cut off (counted below per evaluation, scored as they are). " + truncated_text(cards) + '.',
+            '', _md_table(budget_rows(cards), cols), '']
+
+def _view_note(res, name):
+    "What the grounding view shows: which held-out sample, and where its predicted boxes fall."
+    g = res.get('grounding_view')
+    if name != 'grounding' or not g: return ''
+    at = (f"opens at {g['opens_at_s']:.2f} s, a frame inside the event with both boxes" if g['opens_at'] is not None
+          else 'no frame inside the event shows both boxes')
+    if not g['tube']: return f": held-out {md_escape(g['sample'])}; the answer did not parse into boxes"
+    return (f": held-out {md_escape(g['sample'])}; {g['boxes']} predicted boxes, {g['inside_event']} inside the event "
+            f"({g['event'][0]:.2f}–{g['event'][1]:.2f} s); {at}")
+
 def report_markdown(res, cards):
     "The quickstart report as markdown; `cards` is {split: {'before': ReportCard, 'after': ReportCard}}."
     out = ['# st_toolkit quickstart report', ''] + _summary_md(res) + [''] + _scores_md(res, cards)
-    out += ['## Training', '', _loss_md(res), '', f"![training loss]({res['figures']['loss']})", '']
+    out += _budget_md(cards) + ['## Training', '', _loss_md(res), '', f"![training loss]({res['figures']['loss']})", '']
     out += _data_md(res) + ['## Views', '']
-    out += [f"- [{md_escape(k)}]({Path(p).relative_to(res['out']).as_posix()})" for k, p in res['views'].items()]
+    out += [f"- [{md_escape(k)}]({Path(p).relative_to(res['out']).as_posix()})" + _view_note(res, k)
+            for k, p in res['views'].items()]
     return '\n'.join(out) + '\n'
 
 def _write_report(res, cards, out:Path):
@@ -439,14 +532,15 @@ def _prepare(out:Path, st:dict, say):
     return dict(scenes=scenes, samples=samples, files=files, lifted=lifted, lift=lift_rows,
                 model=step_model(out, None if tiny else st['model']))
 
-# %% ../nbs/15_quickstart.ipynb #b3d3c526
+# %% ../nbs/15_quickstart.ipynb #146e69a0
 def _train_eval(out:Path, st:dict, p:dict, say, quiet:bool):
     "Steps 5-6: evaluate, train, evaluate again; returns (training result, cards, evaluations after)."
     say("[5/7] evaluate before training: training and held-out scenes")
     before = step_evals(p['model'], p['files'], out, None, 'before', st['num_frames'], st['max_new_tokens'])
-    say(f"[6/7] train: LoRA, {st['steps']} steps on the training scenes")
+    full = ' + ' + ', '.join(st['trained_in_full']) + ' in full' if st['trained_in_full'] else ''
+    say(f"[6/7] train: LoRA{full}, {st['steps']} steps on the training scenes")
     tr = step_train(p['model'], p['files']['train'], out, st['steps'], st['num_frames'], st['learning_rate'],
-                    st['seed'], quiet=quiet)
+                    st['seed'], quiet=quiet, full=st['trained_in_full'])
     say("      evaluate after training: training and held-out scenes")
     after = step_evals(p['model'], p['files'], out, tr['final'], 'after', st['num_frames'], st['max_new_tokens'])
     return tr, {k: dict(before=before[k].card, after=after[k].card) for k in SPLITS}, after
@@ -454,14 +548,15 @@ def _train_eval(out:Path, st:dict, p:dict, say, quiet:bool):
 def _results(out:Path, st:dict, p:dict, tr, cards, after):
     "Step 7: views and charts; the results dict of the report."
     split = dict(zip(('train', 'heldout'), split_scenes(p['scenes'], st['held_out_scenes'])))
-    views = step_views(p['scenes'], p['lifted'], after['heldout'], out)
+    views, grounding = step_views(p['scenes'], p['lifted'], after['heldout'], out)
     return dict(out=str(out), model=p['model'], adapter=str(tr['final']), settings=st, split=split,
                 scenes=[scene_summary(s) for s in p['scenes']],
                 task_counts=_task_counts(p['samples'], split['heldout'], _tasks(st['train_tasks'])), lift=p['lift'],
                 data_files={k: str(v) for k, v in p['files'].items()}, **_train_result(tr, len(tr['dataset'])),
-                figures=_figures(tr, cards, out), views={k: str(v) for k, v in views.items()})
+                figures=_figures(tr, cards, out), views={k: str(v) for k, v in views.items()},
+                grounding_view=grounding)
 
-# %% ../nbs/15_quickstart.ipynb #f69a937a
+# %% ../nbs/15_quickstart.ipynb #09e9d6ff
 def _paths(res, out:Path):
     "The console's closing list of what was written where."
     return [('scenes', out / 'scenes'), ('data', out / 'data'), ('pseudo-labels', out / 'lift'),
@@ -474,7 +569,7 @@ def quickstart(out='runs/quickstart', # output folder
                quiet:bool=False, # print nothing but errors
                held_out:int=2, # scenes kept out of training (the last ones), evaluated as new scenes
                overwrite:bool=False, # delete an earlier run's outputs in `out` first (else other settings are refused)
-               train_tasks:str='kinematic'): # 'kinematic', 'all' or comma-separated task names
+               train_tasks:str='all'): # 'all', 'kinematic' or comma-separated task names
     "The main job on the shipped samples: scenes, data, pseudo-labels, LoRA training, evaluation, views, report."
     t0, st = time.time(), run_settings(model, steps, held_out, train_tasks=train_tasks)
     out = claim_folder(out, st, overwrite)
@@ -487,6 +582,7 @@ def quickstart(out='runs/quickstart', # output folder
     res['seconds'] = time.time() - t0
     _write_report(res, cards, out)
     for k, v in _paths(res, out): say(f"  {k:14s} {v}")
+    say(truncated_text(cards))
     say(f"  done in {res['seconds']:.0f} s\n")
     say(headline_text(cards))
     return res | dict(cards=cards)

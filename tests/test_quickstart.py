@@ -44,7 +44,7 @@ def _held_out_scenes_never_trained_on(short):
     held = read_dataset(out / 'data' / 'eval_heldout.json')
     assert {s['scene'] for s in held} == set(res['split']['heldout']) == {'sample_03', 'sample_04'}
     assert not {s['scene'] for s in train} & set(res['split']['heldout'])
-    assert {s['task'] for s in train} == set(KINEMATIC_TASKS)
+    assert {s['task'] for s in train} == set(KINEMATIC_TASKS) | set(GROUNDING_TASKS)   # the default: every task
     for k in SPLITS:
         for when in ('before', 'after'):
             card = res['cards'][k][when]
@@ -61,7 +61,7 @@ def _report_labels_splits_and_shows_charts(short):
     head = next(l for l in md.splitlines() if l.startswith('| task |'))
     assert head == '| task | metric | held-out before | held-out after | training before | training after |'
     assert 'held-out scenes' in md and 'training scenes' in md and 'memorised' in md
-    assert '| speed | yes | 2 | 3 |' in md and '| stvg | no | 2 | 3 |' in md   # trained on, held-out, training
+    assert '| speed | yes | 2 | 3 |' in md and '| stvg | yes | 2 | 3 |' in md   # trained on, held-out, training
     imgs = re.findall(r'!\[[^\]]*\]\(([^)]+)\)', md)
     assert imgs == ['figures/scores.png', 'figures/loss.png']
     for i in imgs: assert (out / i).read_bytes()[:8] == PNG
@@ -80,6 +80,31 @@ def _grounding_view_shows_the_models_answer(short):
     r = next(r for r in answers if r['id'] == js('sample'))
     assert r['task'] == 'stvg' and r['id'].split('/')[0] in rep['split']['heldout']
     assert js('answer') == r['answer'] and '"verdict":[' in page
+
+
+def _budgets_fit_every_reference_answer_and_cuts_are_counted(short):
+    "Each task's budget holds its longest reference answer (tiny tokenizer) and end of turn; cut answers are counted."
+    from transformers import AutoTokenizer
+    out, res, stdout, _ = short
+    tok = AutoTokenizer.from_pretrained(out / 'tiny_model')
+    for k in SPLITS:
+        longest = {}
+        for s in read_dataset(out / 'data' / f'eval_{k}.json'):
+            n = len(tok(s['answer'], add_special_tokens=False)['input_ids'])
+            longest[s['task']] = max(longest.get(s['task'], 0), n)
+        assert longest['stvg'] > 250 and longest['distance'] < 40, longest    # grounding answers are long
+        for when in ('before', 'after'):
+            card = res['cards'][k][when]
+            budget, cut = card.protocol['decoding']['max_new_tokens_by_task'], card.protocol['extra']['truncated']
+            assert set(budget) == set(cut) == set(longest)
+            assert all(longest[t] + 1 < budget[t] <= longest[t] + 1 + max(16, longest[t] / 4) + 16 for t in longest)
+            answers = [json.loads(l) for l in (out / 'eval' / f'{k}_{when}' / 'answers.jsonl').read_text().splitlines()]
+            assert sum(cut.values()) <= len(answers) and card.overall['n'] == len(answers)
+            line = f"{'held-out' if k == 'heldout' else 'training'} {when} {sum(cut.values())}/{len(answers)}"
+            assert line in stdout, (line, stdout[-2000:])
+    md = (out / 'report.md').read_text()
+    assert '## Answer budgets' in md and '| stvg | ' in md.split('## Answer budgets')[1]
+    assert res['settings']['trained_in_full'] == ['lm_head'] and 'lm\\_head trained in full' in md
 
 
 def _console_is_condensed_and_ends_with_the_headline(short):
@@ -105,6 +130,7 @@ def test_quickstart_short_run(tmp_path):
     short = _short_run(tmp_path / 'run')
     for check in (_short_run_has_a_loss_and_reports_it, _held_out_scenes_never_trained_on,
                   _report_labels_splits_and_shows_charts, _grounding_view_shows_the_models_answer,
+                  _budgets_fit_every_reference_answer_and_cuts_are_counted,
                   _console_is_condensed_and_ends_with_the_headline, _report_escapes_user_text):
         check(short)
 
