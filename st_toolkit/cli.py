@@ -397,7 +397,8 @@ def _eval_args(q):
     q.add_argument('--fps', type=_positive, help='sample frames at this rate, at most --frames (default: evenly)')
     q.add_argument('--max-pixels', type=_count, help="pixels per frame (default: the model family's video budget)")
     q.add_argument('--batch-size', type=_count, help='prompts per generate call (default: 8)')
-    q.add_argument('--max-new-tokens', type=_count, help='answer length limit in tokens (default: 64)')
+    q.add_argument('--max-new-tokens', type=_count,
+                   help="answer length limit in tokens (default: each task's longest reference answer plus a margin)")
     q.add_argument('--heads', action=argparse.BooleanOptionalAction,
                    help="the adapter's saved coordinate tokens and heads: bins read from the tokens, boxes from the "
                         "box head (default: used when the adapter has them; --heads: required; --no-heads: ignored)")
